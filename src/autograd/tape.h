@@ -1,0 +1,48 @@
+// The autograd tape. Each fused op computes its forward eagerly and, when the tape
+// is recording and some input requires a gradient, pushes a closure that holds what
+// its backward needs. backward() replays the closures in reverse; each closure reads
+// its output's grad (skipping when none arrived) and accumulates (+=) into inputs.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "autograd/var.h"
+
+namespace sg {
+
+class Tape {
+ public:
+  // True when an op with these inputs must record its backward.
+  template <typename... V>
+  bool needs_grad(const V&... inputs) const {
+    return recording_ && (false || ... || (inputs && inputs->requires_grad));
+  }
+  void record(std::function<void()> backward_fn) { steps_.push_back(std::move(backward_fn)); }
+
+  // Seeds d(loss)/d(loss) = 1 for a scalar loss, replays the tape, then clears it.
+  void backward(const VarP& loss);
+  // Replays with whatever output grads the caller seeded (tests, partial graphs).
+  void replay();
+  void clear() { steps_.clear(); }
+  size_t size() const { return steps_.size(); }
+
+  bool recording() const { return recording_; }
+  void set_recording(bool on) { recording_ = on; }
+
+ private:
+  std::vector<std::function<void()>> steps_;
+  bool recording_ = true;
+};
+
+// Evaluation mode: ops record nothing and keep no activations for backward.
+class NoGradGuard {
+ public:
+  explicit NoGradGuard(Tape& tape) : tape_(tape), was_(tape.recording()) { tape.set_recording(false); }
+  ~NoGradGuard() { tape_.set_recording(was_); }
+
+ private:
+  Tape& tape_;
+  bool was_;
+};
+
+}  // namespace sg

@@ -1,0 +1,10 @@
+// Each subcommand lives in its own cmd_*.cpp and registers itself on the app.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace sg::cli {
+
+// Sets the OpenMP thread count (0 = all cores) and returns the count in use.
+int apply_threads(int threads);
+
+}  // namespace sg::cli

@@ -1,0 +1,23 @@
+// sgatlin: train, evaluate and compare small transformer LMs with sparsely gated
+// linear neurons on CPUs. Subcommands are registered from src/cli/cmd_*.cpp.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "sgatlin: train small transformer language models with sparsely gated linear neurons "
+      "on CPUs.\nRun 'sgatlin COMMAND --help' for the options of a command."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sgatlin 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,23 @@
+// linear: y = x @ W^T with weights stored [out, in] (spec: PyTorch Linear layout).
+// Legend: N rows (tokens, all leading dims flattened), I in features, O out features.
+#pragma once
+#include "autograd/tape.h"
+
+namespace sg {
+
+// fp32 everywhere, or bf16 inputs with fp32 accumulation (avx512_bf16 CPUs).
+enum class MatmulPrecision { fp32, bf16 };
+void set_matmul_precision(MatmulPrecision p);
+MatmulPrecision matmul_precision();
+
+// y_NxO = x_NxI @ w_OxI^T (overwrites y).
+void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_t N, int64_t I,
+                    int64_t O);
+// dx_NxI += dy_NxO @ w_OxI and dw_OxI += dy_NxO^T @ x_NxI; either output may be null.
+void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
+                     const float* w_OxI, int64_t N, int64_t I, int64_t O);
+
+// Autograd op: x has shape [..., I], w has shape [O, I]; returns [..., O].
+VarP linear(Tape& tape, const VarP& x, const VarP& w);
+
+}  // namespace sg
