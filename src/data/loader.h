@@ -3,6 +3,7 @@
 // shuffled per epoch from the seed, and the position (epoch, cursor) is saved in
 // checkpoints so a resumed run sees exactly the same batches.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
