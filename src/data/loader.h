@@ -30,6 +30,8 @@ class Loader {
   ~Loader();
   Batch next();
   int64_t windows_per_epoch() const;
+  int64_t batch_size() const { return batch_size_; }
+  int64_t seq_len() const { return seq_len_; }
   int64_t tokens() const;  // tokens in the shard
   LoaderState state() const { return state_; }
   void restore(LoaderState s);

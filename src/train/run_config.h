@@ -37,6 +37,7 @@ struct RunConfig {
   std::optional<double> flops_budget;
   std::optional<int64_t> max_steps;
   int64_t log_every = 100, eval_every = 1000, checkpoint_every = 1000;
+  int64_t eval_batches = 20;  // validation batches per evaluation (0: the whole shard)
   std::string workdir = "runs";
   nlohmann::json raw;  // the resolved JSON (defaults filled, overrides applied)
 };

@@ -1,0 +1,210 @@
+#include "train/trainer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <omp.h>
+
+#include "eval/evaluate.h"
+#include "nn/counting.h"
+#include "nn/transformer.h"
+#include "ops/cross_entropy.h"
+#include "ops/elementwise.h"
+#include "optim/adamw.h"
+#include "optim/schedule.h"
+#include "train/checkpoint.h"
+#include "train/progress.h"
+#include "train/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace sg {
+
+namespace {
+
+// fp32 GFLOP/s that one core of this machine sustains in oneDNN sgemm
+// (docs/PERFORMANCE.md): the reference for the `mfu` metric.
+constexpr double kPeakGflopsPerThread = 110.0;
+
+struct Run {
+  const RunConfig& cfg;
+  const TrainOptions& opt;
+  Transformer model;
+  AdamW adamw;
+  Loader loader;
+  TrainerState state;
+  int64_t total_steps;
+  double train_flops_per_token;  // 3x forward, logits included (for mfu)
+  std::ofstream metrics;
+
+  Run(const RunConfig& c, const TrainOptions& o)
+      : cfg(c), opt(o), model(c.model, c.seed),
+        adamw(model.params(), AdamWConfig{c.optimizer.learning_rate, c.optimizer.weight_decay,
+                                          0.9, 0.999, 1e-8, c.optimizer.clip_by_global_norm}),
+        loader(c.data.train, c.data.batch_size, c.data.seq_len, c.seed, o.eos_id),
+        total_steps(planned_steps(c, loader.tokens())) {
+    const int64_t T = c.data.seq_len, D = c.model.d_model, V = c.model.vocab_size;
+    train_flops_per_token =
+        3.0 * (static_cast<double>(fwd_flops_per_sequence(c.model, T)) / T + 2.0 * D * V);
+  }
+};
+
+void write_json_line(std::ofstream& out, const nlohmann::json& j) {
+  out << j.dump() << "\n";
+  out.flush();
+}
+
+// After a resume, drop log lines past the checkpoint (and a torn last line) so the
+// log reads as one uninterrupted run.
+void truncate_metrics(const fs::path& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.value("step", int64_t{0}) <= step) kept += line + "\n";
+  }
+  write_file_atomic(path.string(), kept);
+}
+
+void print_header(const Run& r) {
+  const RunConfig& c = r.cfg;
+  const int64_t tokens_per_step = c.data.batch_size * c.data.seq_len * c.optimizer.n_gradient_accumulation;
+  std::fprintf(stderr,
+               "run %s: %s ffw, %lld params, %.1f MFLOP/token trained, %d threads\n"
+               "  %lld steps x %lld tokens = %.3g tokens (train shard: %lld tokens), budget %.3g FLOPs\n",
+               c.name.c_str(), c.model.ffw.type.c_str(), static_cast<long long>(r.model.params().numel()),
+               r.train_flops_per_token / 1e6, omp_get_max_threads(),
+               static_cast<long long>(r.total_steps), static_cast<long long>(tokens_per_step),
+               static_cast<double>(r.total_steps * tokens_per_step),
+               static_cast<long long>(r.loader.tokens()),
+               r.train_flops_per_token * r.total_steps * tokens_per_step);
+}
+
+EvalResult validate(Run& r) {
+  Loader valid(r.cfg.data.valid, r.cfg.data.batch_size, r.cfg.data.seq_len, r.cfg.seed,
+               r.opt.eos_id, /*shuffle=*/false);
+  return evaluate(r.model, valid, r.cfg.eval_batches, r.opt.pad_id);
+}
+
+// One optimizer step over n_gradient_accumulation micro-batches; returns the mean loss.
+double train_step(Run& r, Tape& tape) {
+  const int64_t accum = r.cfg.optimizer.n_gradient_accumulation;
+  double loss_sum = 0;
+  for (int64_t a = 0; a < accum; ++a) {
+    const Batch batch = r.loader.next();
+    const CrossEntropyResult ce = cross_entropy(tape, r.model.forward(tape, batch.inputs_BxT),
+                                                batch.targets_BxT.reshape({-1}), r.opt.pad_id);
+    const double loss = ce.loss->value[0];
+    SG_CHECK(std::isfinite(loss), "step ", r.state.step + 1, ": loss is ", loss,
+             "; stopping (the last checkpoint in ", r.opt.run_dir,
+             " is intact; lower optimizer.learning_rate or check the data)");
+    tape.backward(accum > 1 ? scale(tape, ce.loss, 1.0f / accum) : ce.loss);
+    loss_sum += loss;
+  }
+  return loss_sum / accum;
+}
+
+void setup_run_dir(const Run& r) {
+  fs::create_directories(r.opt.run_dir);
+  write_file_atomic((fs::path(r.opt.run_dir) / "config.json").string(), r.cfg.raw.dump(2) + "\n");
+}
+
+}  // namespace
+
+int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens) {
+  const int64_t B = cfg.data.batch_size * cfg.optimizer.n_gradient_accumulation;
+  if (cfg.flops_budget) return steps_for_budget(*cfg.flops_budget, cfg.model, cfg.data.seq_len, B);
+  if (cfg.max_steps) return *cfg.max_steps;
+  return std::max<int64_t>(1, train_tokens / (B * cfg.data.seq_len));
+}
+
+TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
+  Run r(cfg, opt);
+  SG_CHECK(r.total_steps > 0, cfg.name, ": the run has 0 steps (flops_budget too small?)");
+  const fs::path metrics_path = fs::path(opt.run_dir) / "metrics.jsonl";
+  if (opt.resume) {
+    const std::string ckpt = resolve_checkpoint(opt.run_dir);
+    load_model_weights(ckpt, r.model);
+    load_training_state(ckpt, r.model, r.adamw, r.state);
+    r.loader.restore(r.state.loader);
+    truncate_metrics(metrics_path, r.state.step);
+    if (!opt.quiet) std::fprintf(stderr, "resuming from %s (step %lld)\n", ckpt.c_str(),
+                                 static_cast<long long>(r.state.step));
+  } else {
+    SG_CHECK(!fs::exists(fs::path(opt.run_dir) / "checkpoints"), opt.run_dir,
+             " already holds a run; pass --resume to continue it or choose another --workdir");
+    fs::remove(metrics_path);
+  }
+  setup_run_dir(r);
+  r.metrics.open(metrics_path, std::ios::app);
+  if (!opt.quiet) print_header(r);
+
+  const ScheduleConfig sched{cfg.optimizer.schedule, cfg.optimizer.learning_rate,
+                             cfg.optimizer.warmup_steps, cfg.optimizer.decay_fraction, r.total_steps};
+  const int64_t tokens_per_step =
+      cfg.data.batch_size * cfg.data.seq_len * cfg.optimizer.n_gradient_accumulation;
+  const double elapsed_before = r.state.elapsed_s;
+  Progress progress("train", r.total_steps, r.state.step);
+  Tape tape;
+  TrainSummary sum;
+  int64_t last_log_step = r.state.step;
+  double last_log_s = 0;
+  while (r.state.step < r.total_steps) {
+    const double lr = learning_rate_at(sched, r.state.step);
+    const double loss = train_step(r, tape);
+    const double grad_norm = r.adamw.step(lr);  // refuses non-finite gradients
+    r.model.params().zero_grad();
+    ++r.state.step;
+    r.state.tokens += tokens_per_step;
+    r.state.loader = r.loader.state();
+    r.state.elapsed_s = elapsed_before + progress.seconds();
+    sum.final_train_loss = loss;
+
+    const bool last = r.state.step == r.total_steps;
+    if (r.state.step % cfg.log_every == 0 || last) {
+      const double now = progress.seconds();
+      const double tps = (r.state.step - last_log_step) * tokens_per_step / (now - last_log_s);
+      last_log_step = r.state.step;
+      last_log_s = now;
+      const double mfu = tps * r.train_flops_per_token /
+                         (kPeakGflopsPerThread * 1e9 * omp_get_max_threads());
+      write_json_line(r.metrics, {{"step", r.state.step}, {"tokens", r.state.tokens},
+                                  {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                                  {"tokens_per_s", tps}, {"mfu", mfu}});
+      if (!opt.quiet) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "loss %.4f lr %.2e gnorm %.3f %.0f tok/s", loss, lr,
+                      grad_norm, tps);
+        progress.update(r.state.step, buf);
+      }
+    }
+    if (r.state.step % cfg.eval_every == 0 || last) {
+      const EvalResult ev = validate(r);
+      write_json_line(r.metrics, {{"step", r.state.step}, {"val_loss", ev.loss},
+                                  {"val_acc", ev.accuracy}, {"val_perplexity", ev.perplexity}});
+      sum.val_loss = ev.loss;
+      sum.val_accuracy = ev.accuracy;
+      sum.val_perplexity = ev.perplexity;
+      if (!opt.quiet) {
+        progress.finish();
+        std::fprintf(stderr, "  step %lld: val_loss %.4f val_acc %.4f val_perplexity %.2f\n",
+                     static_cast<long long>(r.state.step), ev.loss, ev.accuracy, ev.perplexity);
+      }
+    }
+    if (r.state.step % cfg.checkpoint_every == 0 || last)
+      save_checkpoint(opt.run_dir, r.model, r.adamw, r.state, cfg.raw);
+  }
+  if (!opt.quiet) progress.finish();
+  sum.steps = r.state.step;
+  sum.tokens = r.state.tokens;
+  sum.n_params = r.model.params().numel();
+  sum.wall_s = r.state.elapsed_s;
+  sum.tokens_per_s = sum.wall_s > 0 ? sum.tokens / sum.wall_s : 0;
+  return sum;
+}
+
+}  // namespace sg

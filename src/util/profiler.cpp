@@ -1,0 +1,26 @@
+#include "util/profiler.h"
+
+namespace sg {
+
+Profiler& Profiler::get() {
+  static Profiler p;
+  return p;
+}
+
+const char* op_kind_name(OpKind k) {
+  switch (k) {
+    case OpKind::matmul: return "matmul";
+    case OpKind::attention: return "attention";
+    case OpKind::routing: return "routing";
+    case OpKind::experts: return "expert gather/scatter";
+    case OpKind::norm_rope: return "rmsnorm + rope";
+    case OpKind::embedding: return "embedding";
+    case OpKind::loss: return "cross-entropy";
+    case OpKind::elementwise: return "elementwise";
+    case OpKind::optimizer: return "optimizer";
+    case OpKind::count: break;
+  }
+  return "?";
+}
+
+}  // namespace sg
