@@ -53,7 +53,6 @@ nlohmann::json prepare_data(const PrepareOptions& opt) {
   SG_CHECK(!opt.out_dir.empty(), "data prepare: --out is required");
   SG_CHECK(opt.vocab_size >= 1, "data prepare: --vocab-size must be positive, got ",
            opt.vocab_size);
-  std::filesystem::create_directories(opt.out_dir);
   const std::filesystem::path out(opt.out_dir);
 
   Progress reading("reading corpus", static_cast<int64_t>(opt.corpus.size()));
@@ -63,13 +62,13 @@ nlohmann::json prepare_data(const PrepareOptions& opt) {
   const std::vector<bool> is_valid =
       split_valid(static_cast<int64_t>(corpus.documents.size()), opt.valid_fraction, opt.seed);
   // The tokenizer learns from train documents only, so validation text stays unseen.
-  Documents train_docs;
+  std::vector<std::string_view> train_docs;
   for (size_t i = 0; i < corpus.documents.size(); ++i)
     if (!is_valid[i]) train_docs.push_back(corpus.documents[i]);
+  const std::string model =
+      train_tokenizer(train_docs, {opt.vocab_size, opt.seed, opt.tokenizer_sentences});
 
-  const std::string model = train_tokenizer(
-      train_docs, {opt.vocab_size, opt.seed, opt.tokenizer_sentences});
-  train_docs = {};
+  std::filesystem::create_directories(out);
   const std::string tok_path = (out / "tokenizer.model").string();
   write_file_atomic(tok_path, model);
   const Tokenizer tok = Tokenizer::from_bytes(model, tok_path);

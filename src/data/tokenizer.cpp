@@ -110,6 +110,11 @@ class LineIterator : public sentencepiece::SentenceIterator {
 }  // namespace
 
 std::string train_tokenizer(const Documents& documents, const TokenizerTrainOptions& opt) {
+  return train_tokenizer(std::vector<std::string_view>(documents.begin(), documents.end()), opt);
+}
+
+std::string train_tokenizer(const std::vector<std::string_view>& documents,
+                            const TokenizerTrainOptions& opt) {
   SG_CHECK(opt.vocab_size > 0, "tokenizer: vocab size must be positive, got ", opt.vocab_size);
   std::vector<std::string_view> lines;
   for (const auto& d : documents) add_lines(d, &lines);

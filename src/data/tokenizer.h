@@ -52,6 +52,8 @@ struct TokenizerTrainOptions {
 // Trains on the lines of `documents` (never whole documents: sentencepiece drops
 // sentences longer than its max_sentence_length) and returns the serialized model.
 // Same documents and options -> the same bytes.
+std::string train_tokenizer(const std::vector<std::string_view>& documents,
+                            const TokenizerTrainOptions& opt);
 std::string train_tokenizer(const Documents& documents, const TokenizerTrainOptions& opt);
 
 }  // namespace sg

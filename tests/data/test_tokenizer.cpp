@@ -64,3 +64,21 @@ TEST_CASE("tokenizer: load reads a model file and rejects other files") {
   const Tokenizer tok = Tokenizer::load(dir.write("ok.model", tiny_model()));
   CHECK(tok.vocab_size() == kVocab);
 }
+
+TEST_CASE("tokenizer: line sampling and very long lines") {
+  const auto docs = test::tiny_paragraphs(300, 1);  // 584 lines
+  TokenizerTrainOptions opt{kVocab, 3, /*max_sentences=*/200};
+  const std::string sampled = train_tokenizer(docs, opt);
+  CHECK(train_tokenizer(docs, opt) == sampled);
+  CHECK(sampled != tiny_model());
+  // One 40 kB line: sentencepiece would drop it whole (it skips sentences longer than
+  // max_sentence_length) and fail with no text; cut at spaces it trains normally.
+  const std::string one_line = test::join(test::tiny_paragraphs(400, 2), " ");
+  REQUIRE(one_line.find('\n') != std::string::npos);
+  std::string flat = one_line;
+  std::replace(flat.begin(), flat.end(), '\n', ' ');
+  REQUIRE(flat.size() > 20000);
+  const Tokenizer tok = Tokenizer::from_bytes(train_tokenizer(Documents{flat}, {kVocab, 0}), "long");
+  CHECK(tok.vocab_size() == kVocab);
+  CHECK(tok.encode("the little girl").size() < 8);  // merges were learned from the line
+}
