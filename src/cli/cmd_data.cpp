@@ -30,7 +30,9 @@ void register_data(CLI::App& app) {
                    "Fraction of documents held out for validation (at least one)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  prep->add_option("--seed", opt->seed, "Seed of the train/valid split and of the tokenizer's line sample")->capture_default_str();
+  prep->add_option("--seed", opt->seed,
+                   "Seed of the train/valid split and of the tokenizer's line sample")
+      ->capture_default_str();
   prep->add_option("--tokenizer-sentences", opt->tokenizer_sentences,
                    "Lines the tokenizer trainer sees at most (a deterministic sample beyond)")
       ->capture_default_str();

@@ -20,21 +20,28 @@ void check_utf8(std::string_view text, const std::string& source) {
   const size_t n = text.size();
   for (size_t i = 0; i < n;) {
     const unsigned char c = p[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     bool ok = len > 0 && i + len <= n;
     for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] >> 6) == 0x2;
-    if (ok && len == 2) ok = c >= 0xC2;                                    // overlong
-    if (ok && len == 3) ok = !(c == 0xE0 && p[i + 1] < 0xA0) &&           // overlong
-                             !(c == 0xED && p[i + 1] >= 0xA0);             // surrogate
-    if (ok && len == 4) ok = !(c == 0xF0 && p[i + 1] < 0x90) && c <= 0xF4 &&
-                             !(c == 0xF4 && p[i + 1] >= 0x90);             // > U+10FFFF
+    if (ok && len == 2) ok = c >= 0xC2;  // overlong
+    if (ok && len == 3)
+      ok = !(c == 0xE0 && p[i + 1] < 0xA0) &&  // overlong
+           !(c == 0xED && p[i + 1] >= 0xA0);   // surrogate
+    if (ok && len == 4)
+      ok = !(c == 0xF0 && p[i + 1] < 0x90) && c <= 0xF4 &&
+           !(c == 0xF4 && p[i + 1] >= 0x90);  // > U+10FFFF
     if (!ok) fail(source, ": invalid UTF-8 at byte ", i);
     i += len;
   }
 }
 
 static bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Looks for the separator in the file without reading it twice into memory.
@@ -64,8 +71,8 @@ Corpus read_corpus(const std::vector<std::string>& specs) {
   Corpus c;
   for (const auto& spec : specs) {
     const std::string format = corpus_format(spec);
-    Documents docs = format == "kjv"     ? read_kjv()
-                     : format == "jsonl" ? read_jsonl(spec)
+    Documents docs = format == "kjv"           ? read_kjv()
+                     : format == "jsonl"       ? read_jsonl(spec)
                      : format == "tinystories" ? read_tinystories(spec)
                                                : read_text(spec);
     SG_CHECK(!docs.empty(), spec, ": no documents (", format, " format)");

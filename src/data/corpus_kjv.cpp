@@ -45,8 +45,8 @@ Documents parse_kjv(std::string_view text, const std::string& source) {
     size_t key_len = 0;
     const size_t prefix = verse_prefix(line, &key_len);
     if (prefix == 0)
-      fail(source, ": line ", line_no, " is not a verse (\"Book1:2 text\"): \"",
-           line.substr(0, 60), "\"");
+      fail(source, ": line ", line_no, " is not a verse (\"Book1:2 text\"): \"", line.substr(0, 60),
+           "\"");
     const std::string_view key = line.substr(0, key_len), verse = trim(line.substr(prefix));
     if (docs.empty() || key != current_key) {
       docs.emplace_back();

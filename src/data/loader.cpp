@@ -11,8 +11,12 @@ namespace sg {
 
 Loader::Loader(const std::string& shard_path, int64_t batch_size, int64_t seq_len, uint64_t seed,
                int32_t eos_id, bool shuffle)
-    : shard_(std::make_unique<TokenShard>(shard_path)), batch_size_(batch_size),
-      seq_len_(seq_len), seed_(seed), eos_(eos_id), shuffle_(shuffle) {
+    : shard_(std::make_unique<TokenShard>(shard_path)),
+      batch_size_(batch_size),
+      seq_len_(seq_len),
+      seed_(seed),
+      eos_(eos_id),
+      shuffle_(shuffle) {
   SG_CHECK(batch_size > 0 && seq_len > 0, "Loader(", shard_path, "): batch_size ", batch_size,
            " and seq_len ", seq_len, " must be positive");
   SG_CHECK(eos_id >= 0 && eos_id < shard_->vocab_size(), "Loader(", shard_path, "): eos id ",

@@ -18,8 +18,8 @@ namespace {
 
 // Encodes documents in blocks, in parallel within a block, and appends them to the
 // train or valid shard in document order, so the shards do not depend on threads.
-void encode_shards(const Documents& docs, const std::vector<bool>& is_valid,
-                   const Tokenizer& tok, ShardWriter* train, ShardWriter* valid) {
+void encode_shards(const Documents& docs, const std::vector<bool>& is_valid, const Tokenizer& tok,
+                   ShardWriter* train, ShardWriter* valid) {
   constexpr size_t kBlock = 4096;
   Progress progress("encoding", static_cast<int64_t>(docs.size()));
   std::vector<std::vector<int32_t>> ids(kBlock);
@@ -55,9 +55,17 @@ nlohmann::json prepare_data(const PrepareOptions& opt) {
            opt.vocab_size);
   const std::filesystem::path out(opt.out_dir);
 
-  Progress reading("reading corpus", static_cast<int64_t>(opt.corpus.size()));
-  Corpus corpus = read_corpus(opt.corpus);
-  reading.finish(cat(corpus.documents.size(), " documents"));
+  SG_CHECK(!opt.corpus.empty(), "data prepare: --corpus is required");
+  Corpus corpus;
+  for (const auto& spec : opt.corpus) {  // one source at a time, for progress
+    Progress reading(cat("reading ", spec), 1);
+    Corpus part = read_corpus({spec});
+    const nlohmann::json& source = part.sources[0];
+    reading.finish(cat(part.documents.size(), " documents (", source["format"].get<std::string>(),
+                       " format)"));
+    for (auto& d : part.documents) corpus.documents.push_back(std::move(d));
+    corpus.sources.push_back(source);
+  }
 
   const std::vector<bool> is_valid =
       split_valid(static_cast<int64_t>(corpus.documents.size()), opt.valid_fraction, opt.seed);
@@ -90,10 +98,12 @@ nlohmann::json prepare_data(const PrepareOptions& opt) {
         {"type", "sentencepiece bpe, byte_fallback, nmt_nfkc"},
         {"max_sentences", opt.tokenizer_sentences}}},
       {"vocab_size", tok.vocab_size()},
-      {"special_ids", {{"pad", tok.pad_id()}, {"eos", tok.eos_id()}, {"unk", tok.unk_id()},
-                       {"bos", -1}}},
-      {"train", {{"file", "train.bin"}, {"documents", train.documents()}, {"tokens", train.tokens()}}},
-      {"valid", {{"file", "valid.bin"}, {"documents", valid.documents()}, {"tokens", valid.tokens()}}},
+      {"special_ids",
+       {{"pad", tok.pad_id()}, {"eos", tok.eos_id()}, {"unk", tok.unk_id()}, {"bos", -1}}},
+      {"train",
+       {{"file", "train.bin"}, {"documents", train.documents()}, {"tokens", train.tokens()}}},
+      {"valid",
+       {{"file", "valid.bin"}, {"documents", valid.documents()}, {"tokens", valid.tokens()}}},
   };
   write_file_atomic((out / "manifest.json").string(), m.dump(2) + "\n");
   return m;

@@ -42,7 +42,10 @@ uint64_t fnv1a64(const void* data, size_t bytes, uint64_t h) {
 }
 
 ShardWriter::ShardWriter(const std::string& path, int64_t vocab_size)
-    : path_(path), file_(path), vocab_size_(vocab_size), width_(width_for(vocab_size)),
+    : path_(path),
+      file_(path),
+      vocab_size_(vocab_size),
+      width_(width_for(vocab_size)),
       checksum_(fnv1a64(nullptr, 0)) {
   SG_CHECK(vocab_size > 0 && vocab_size <= (int64_t{1} << 31), path, ": vocab size ", vocab_size,
            " out of range");
@@ -98,12 +101,16 @@ TokenShard::TokenShard(const std::string& path) : path_(path) {
     fail(path, ": cannot stat: ", std::strerror(errno));
   }
   map_bytes_ = static_cast<size_t>(st.st_size);
+  int map_errno = 0;
   if (map_bytes_ > 0) {
     map_ = ::mmap(nullptr, map_bytes_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map_ == MAP_FAILED) map_ = nullptr;
+    if (map_ == MAP_FAILED) {
+      map_ = nullptr;
+      map_errno = errno;
+    }
   }
   ::close(fd);
-  SG_CHECK(map_bytes_ == 0 || map_, path, ": cannot map: ", std::strerror(errno));
+  SG_CHECK(map_bytes_ == 0 || map_, path, ": cannot map: ", std::strerror(map_errno));
   // From here on the destructor will not run if we throw, so unmap by hand.
   try {
     const auto* h = static_cast<const unsigned char*>(map_);
@@ -122,8 +129,8 @@ TokenShard::TokenShard(const std::string& path) : path_(path) {
     SG_CHECK(vocab_size_ > 0 && vocab_size_ <= (int64_t{1} << 31), path,
              ": corrupted shard: vocab size ", vocab_size_, " in the header");
     SG_CHECK(width_ == width_for(vocab_size_), path, ": corrupted shard: ", width_,
-             " bytes per token for vocab size ", vocab_size_, " (expected ",
-             width_for(vocab_size_), ")");
+             " bytes per token for vocab size ", vocab_size_, " (expected ", width_for(vocab_size_),
+             ")");
     const uint64_t payload = static_cast<uint64_t>(map_bytes_ - kShardHeaderBytes);
     SG_CHECK(tokens_ >= 0 && payload == static_cast<uint64_t>(tokens_) * width_, path,
              ": corrupted shard: header says ", tokens_, " tokens (", tokens_ * width_,

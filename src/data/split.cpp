@@ -10,8 +10,8 @@ namespace sg {
 std::vector<bool> split_valid(int64_t n_documents, double valid_fraction, uint64_t seed) {
   SG_CHECK(n_documents >= 2, "split: need at least 2 documents (one train, one valid), got ",
            n_documents);
-  SG_CHECK(valid_fraction > 0 && valid_fraction < 1, "split: valid fraction must be in (0, 1), got ",
-           valid_fraction);
+  SG_CHECK(valid_fraction > 0 && valid_fraction < 1,
+           "split: valid fraction must be in (0, 1), got ", valid_fraction);
   const RngKey key{seed, stream_of("data.split")};
   std::vector<double> u(static_cast<size_t>(n_documents));
   std::vector<bool> valid(u.size());

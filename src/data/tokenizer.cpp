@@ -130,15 +130,14 @@ std::string train_tokenizer(const std::vector<std::string_view>& documents,
   }
   // num_threads is fixed (not the machine's core count) because it is recorded in the
   // model file, and the file must not depend on where it was made.
-  const std::string args = cat(
-      "--model_type=bpe --vocab_size=", opt.vocab_size, " --pad_id=", kPadId, " --eos_id=", kEosId,
-      " --unk_id=", kUnkId,
-      " --bos_id=-1 --byte_fallback=true --character_coverage=0.9995"
-      " --input_sentence_size=0 --shuffle_input_sentence=false --max_sentence_length=",
-      kMaxLine, " --num_threads=2 --minloglevel=2");
-  Progress progress(cat("training tokenizer (BPE, vocab ", opt.vocab_size, ", ", lines.size(),
-                        " lines)"),
-                    1);
+  const std::string args =
+      cat("--model_type=bpe --vocab_size=", opt.vocab_size, " --pad_id=", kPadId,
+          " --eos_id=", kEosId, " --unk_id=", kUnkId,
+          " --bos_id=-1 --byte_fallback=true --character_coverage=0.9995"
+          " --input_sentence_size=0 --shuffle_input_sentence=false --max_sentence_length=",
+          kMaxLine, " --num_threads=2 --minloglevel=2");
+  Progress progress(
+      cat("training tokenizer (BPE, vocab ", opt.vocab_size, ", ", lines.size(), " lines)"), 1);
   LineIterator it(lines);
   std::string model;
   const int old_level = sentencepiece::logging::GetMinLogLevel();

@@ -40,11 +40,12 @@ class TempDir {
 // `n` paragraphs of pseudo-English from a fixed word list, single spaces, separated by
 // blank lines; enough varied text for a small BPE vocabulary.
 inline std::vector<std::string> tiny_paragraphs(int n, uint32_t seed) {
-  static const char* words[] = {
-      "the", "cat", "sat", "on", "a", "warm", "mat", "and", "dog", "ran", "to", "river",
-      "little", "girl", "found", "shiny", "stone", "under", "old", "tree", "they", "were",
-      "happy", "played", "all", "day", "sun", "went", "down", "mother", "called", "home",
-      "bird", "sang", "song", "friend", "Tom", "Lily", "big", "red", "ball", "jumped"};
+  static const char* words[] = {"the",    "cat",    "sat",    "on",    "a",     "warm",   "mat",
+                                "and",    "dog",    "ran",    "to",    "river", "little", "girl",
+                                "found",  "shiny",  "stone",  "under", "old",   "tree",   "they",
+                                "were",   "happy",  "played", "all",   "day",   "sun",    "went",
+                                "down",   "mother", "called", "home",  "bird",  "sang",   "song",
+                                "friend", "Tom",    "Lily",   "big",   "red",   "ball",   "jumped"};
   std::mt19937 gen(seed);
   std::uniform_int_distribution<int> word(0, sizeof words / sizeof *words - 1), len(4, 12),
       lines(1, 3);

