@@ -7,4 +7,6 @@ namespace sg::cli {
 // Sets the OpenMP thread count (0 = all cores) and returns the count in use.
 int apply_threads(int threads);
 
+void register_data(CLI::App& app);  // cmd_data.cpp
+
 }  // namespace sg::cli

@@ -1,7 +1,12 @@
 // Training batches from a token shard: documents are already joined with eos in the
 // shard; the stream is cut into windows of seq_len tokens, the window order is
 // shuffled per epoch from the seed, and the position (epoch, cursor) is saved in
-// checkpoints so a resumed run sees exactly the same batches.
+// checkpoints so a resumed run sees exactly the same batches. Windows are the
+// non-overlapping chunks [w*T, (w+1)*T) of the shard (a tail shorter than T is unused);
+// a batch that runs past the end of an epoch continues with the next epoch's order.
+// shuffle = false keeps the windows in shard order every epoch (validation): a full
+// pass is windows_per_epoch() windows, so with batch_size not dividing it the last
+// batch of a pass wraps to the start.
 #pragma once
 #include <memory>
 #include <string>
