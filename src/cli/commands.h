@@ -7,6 +7,9 @@ namespace sg::cli {
 // Sets the OpenMP thread count (0 = all cores) and returns the count in use.
 int apply_threads(int threads);
 
-void register_data(CLI::App& app);  // cmd_data.cpp
+void register_data(CLI::App& app);      // cmd_data.cpp
+void register_train(CLI::App& app);     // cmd_train.cpp
+void register_generate(CLI::App& app);  // cmd_generate.cpp
+void register_info(CLI::App& app);      // cmd_info.cpp
 
 }  // namespace sg::cli

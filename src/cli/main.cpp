@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "sgatlin 0.1.0");
   sg::cli::register_data(app);
+  sg::cli::register_train(app);
+  sg::cli::register_generate(app);
+  sg::cli::register_info(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

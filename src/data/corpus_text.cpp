@@ -2,7 +2,7 @@
 // blank (or whitespace-only) lines separate documents. Lines keep their order, joined
 // with '\n' and stripped of surrounding whitespace (including the '\r' of CRLF files).
 #include "data/corpus.h"
-#include "data/file_io.h"
+#include "util/file_io.h"
 
 namespace sg {
 

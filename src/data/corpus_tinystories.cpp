@@ -2,7 +2,7 @@
 // format of TinyStoriesV2-GPT4-*.txt). Each story, trimmed, is one document; its
 // inner newlines are kept (CRLF becomes LF).
 #include "data/corpus.h"
-#include "data/file_io.h"
+#include "util/file_io.h"
 
 namespace sg {
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "data/corpus.h"
-#include "data/file_io.h"
-#include "data/progress.h"
+#include "util/file_io.h"
+#include "util/progress.h"
 #include "data/shard.h"
 #include "data/split.h"
 #include "data/tokenizer.h"

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "data/file_io.h"
+#include "util/file_io.h"
 
 namespace sg {
 

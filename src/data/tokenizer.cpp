@@ -3,8 +3,8 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
-#include "data/file_io.h"
-#include "data/progress.h"
+#include "util/file_io.h"
+#include "util/progress.h"
 #include "tensor/rng.h"
 #include "util/error.h"
 

@@ -17,7 +17,4 @@ void write_safetensors(const std::string& path, const SafeTensors& st);
 // Validates header, offsets, dtypes and file size; errors name the file and the problem.
 SafeTensors read_safetensors(const std::string& path);
 
-// Writes bytes to path atomically (temp, fsync, rename, fsync dir).
-void write_file_atomic(const std::string& path, const std::string& bytes);
-
 }  // namespace sg

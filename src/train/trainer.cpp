@@ -16,7 +16,7 @@
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "train/checkpoint.h"
-#include "train/progress.h"
+#include "util/progress.h"
 #include "train/safetensors.h"
 
 namespace fs = std::filesystem;

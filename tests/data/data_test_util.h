@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "data/file_io.h"
+#include "util/file_io.h"
 
 namespace sg::test {
 

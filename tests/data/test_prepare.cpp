@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/file_io.h"
+#include "util/file_io.h"
 #include "data/prepare.h"
 #include "data/shard.h"
 #include "data/tokenizer.h"

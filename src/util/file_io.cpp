@@ -1,4 +1,4 @@
-#include "data/file_io.h"
+#include "util/file_io.h"
 
 #include <fcntl.h>
 #include <unistd.h>

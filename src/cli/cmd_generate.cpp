@@ -1,0 +1,81 @@
+// sgatlin generate: sample text from a checkpoint, streamed as it is decoded.
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "data/tokenizer.h"
+#include "eval/generate.h"
+#include "train/checkpoint.h"
+#include "train/run_config.h"
+
+namespace fs = std::filesystem;
+
+namespace sg::cli {
+
+namespace {
+
+struct GenerateArgs {
+  std::string checkpoint, prompt;
+  SampleOptions sample;
+  int threads = 0;
+};
+
+// The run folder keeps a copy of its tokenizer; fall back to the config's path.
+std::string find_tokenizer(const std::string& ckpt_dir, const nlohmann::json& run_config) {
+  for (const fs::path& p : {fs::path(ckpt_dir) / "tokenizer.model",
+                            fs::path(ckpt_dir).parent_path().parent_path() / "tokenizer.model"})
+    if (fs::exists(p)) return p.string();
+  const std::string cfg_path = run_config["data"].value("tokenizer", "");
+  SG_CHECK(fs::exists(cfg_path), ckpt_dir, ": no tokenizer.model next to the checkpoint and "
+           "data.tokenizer = \"", cfg_path, "\" does not exist");
+  return cfg_path;
+}
+
+void run_generate(const GenerateArgs& a) {
+  apply_threads(a.threads);
+  const std::string ckpt = resolve_checkpoint(a.checkpoint);
+  const nlohmann::json run_config = checkpoint_run_config(ckpt);
+  const ModelConfig mcfg = parse_model_config(run_config.at("model"), ckpt + "/model.safetensors");
+  Transformer model(mcfg, 0);
+  load_model_weights(ckpt, model);
+  const Tokenizer tok = Tokenizer::load(find_tokenizer(ckpt, run_config));
+  std::vector<int32_t> prompt = {tok.eos_id()};  // training inputs start with eos (spec §4)
+  for (int32_t id : tok.encode(a.prompt)) prompt.push_back(id);
+  SampleOptions opt = a.sample;
+  opt.stop_id = tok.eos_id();
+  std::vector<int32_t> out;
+  std::string shown;
+  std::cout << a.prompt << std::flush;
+  generate(model, prompt, opt, [&](int32_t id) {
+    if (id == tok.eos_id()) return;
+    out.push_back(id);
+    // Decode the whole continuation: pieces merge (bytes, leading spaces) across tokens.
+    const std::string text = tok.decode(out);
+    if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
+      std::cout << text.substr(shown.size()) << std::flush;
+      shown = text;
+    }
+  });
+  std::cout << "\n";
+}
+
+}  // namespace
+
+void register_generate(CLI::App& app) {
+  auto a = std::make_shared<GenerateArgs>();
+  CLI::App* cmd = app.add_subcommand("generate", "Sample a continuation of a prompt from a checkpoint");
+  cmd->add_option("--checkpoint", a->checkpoint, "Run folder or checkpoint folder")->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--prompt", a->prompt, "Text to continue")->required();
+  cmd->add_option("--max-tokens", a->sample.max_tokens, "Tokens to generate")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", a->sample.temperature, "Sampling temperature (0: greedy)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", a->sample.top_k, "Sample among the k most likely tokens (0: all)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", a->sample.seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
+  cmd->callback([a] { run_generate(*a); });
+}
+
+}  // namespace sg::cli
