@@ -67,6 +67,9 @@ double AdamW::step(double lr_t) {
   const auto& ps = params_.all();
   for (size_t k = 0; k < ps.size(); ++k) {
     Var& var = *ps[k].var;
+    SG_CHECK(!var.has_grad() || var.grad.numel() == var.value.numel(), "AdamW: gradient of ",
+             ps[k].name, " has shape ", shape_str(var.grad.shape()), ", parameter has ",
+             shape_str(var.value.shape()));
     const double decay = var.value.rank() >= 2 ? cfg_.weight_decay / cfg_.lr_peak : 0.0;
     adamw_update(var.value.data(), m_[k].data(), v_[k].data(),
                  var.has_grad() ? var.grad.data() : nullptr, var.value.numel(), scale, lr_t, decay,

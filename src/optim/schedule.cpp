@@ -13,8 +13,8 @@ double learning_rate_at(const ScheduleConfig& s, int64_t t) {
            ", expected >= 1");
   SG_CHECK(s.warmup_steps >= 0, "learning_rate_at: warmup_steps = ", s.warmup_steps,
            ", expected >= 0");
-  SG_CHECK(s.decay_fraction >= 0 && s.decay_fraction <= 1, "learning_rate_at: decay_fraction = ",
-           s.decay_fraction, ", expected in [0, 1]");
+  SG_CHECK(s.decay_fraction >= 0 && s.decay_fraction <= 1,
+           "learning_rate_at: decay_fraction = ", s.decay_fraction, ", expected in [0, 1]");
   const int64_t W = s.warmup_steps, S = s.total_steps;
   const double warm = t < W ? static_cast<double>(t + 1) / W : 1.0;
   if (s.name == "constant") return s.lr;

@@ -195,9 +195,8 @@ int64_t floor_sqrt(int64_t n) {
 }
 
 bool uses_product_router(const FfwConfig& f) {
-  return f.type == "peer" ||
-         (f.type == "sgatlin" &&
-          (f.router_type == "product_dense" || f.router_type == "product_key_value"));
+  return f.type == "peer" || (f.type == "sgatlin" && (f.router_type == "product_dense" ||
+                                                      f.router_type == "product_key_value"));
 }
 
 FfwConfig read_ffw(const Section& s) {
@@ -212,23 +211,25 @@ FfwConfig read_ffw(const Section& s) {
   f.router_type = s.choice("router_type", f.type == "peer" ? "product_key_value" : f.router_type,
                            kRouters, "router");
   if (f.type == "peer" && f.router_type != "product_key_value")
-    s.error("router_type", "peer always uses the product_key_value router (allowed: "
-                           "product_key_value)");
-  f.activation = s.choice("activation", f.type == "mlp" ? "gelu" : f.activation, kActivations,
-                          "activation");
+    s.error("router_type",
+            "peer always uses the product_key_value router (allowed: "
+            "product_key_value)");
+  f.activation =
+      s.choice("activation", f.type == "mlp" ? "gelu" : f.activation, kActivations, "activation");
 
   if (uses_product_router(f)) {
     const int64_t nk = floor_sqrt(f.d_ffw);
     if (nk * nk != f.d_ffw)
-      s.error("d_ffw", cat("the ", f.router_type, " router needs a perfect square number of "
-                           "neurons (allowed: squares such as ", nk * nk, " or ",
-                           (nk + 1) * (nk + 1), ")"));
+      s.error("d_ffw", cat("the ", f.router_type,
+                           " router needs a perfect square number of "
+                           "neurons (allowed: squares such as ",
+                           nk * nk, " or ", (nk + 1) * (nk + 1), ")"));
     if (f.knn >= nk)
       s.error("knn", cat("must be < sqrt(d_ffw) = ", nk, " for the ", f.router_type,
                          " router (allowed: 1..", nk - 1, ")"));
   } else if (f.type == "sgatlin" && f.knn > f.d_ffw) {
-    s.error("knn", cat("cannot pick more than d_ffw = ", f.d_ffw, " neurons (allowed: 1..",
-                       f.d_ffw, ")"));
+    s.error("knn",
+            cat("cannot pick more than d_ffw = ", f.d_ffw, " neurons (allowed: 1..", f.d_ffw, ")"));
   } else if (f.type == "moe" && f.knn > f.n_channels) {
     s.error("knn", cat("cannot pick more than n_channels = ", f.n_channels,
                        " experts (allowed: 1..", f.n_channels, ")"));
@@ -331,16 +332,16 @@ void apply_override(json& j, const json& schema, const std::string& ov, Ctx& ctx
     const std::string& key = parts[i];
     if (!sch->is_object() || !sch->contains(key)) {
       if (!sch->is_object())
-        ctx.error(prefix, nullptr, cat("is not a section, cannot set \"", path, "\" (override \"",
-                                       ov, "\")"));
+        ctx.error(prefix, nullptr,
+                  cat("is not a section, cannot set \"", path, "\" (override \"", ov, "\")"));
       ctx.unknown_key(prefix, key, &parsed, *sch);
     }
     sch = &(*sch)[key];
     const std::string here = join_path(prefix, key);
     if (i + 1 < parts.size()) {
       if (!sch->is_object())
-        ctx.error(here, nullptr, cat("is not a section, cannot set \"", path, "\" (override \"",
-                                     ov, "\")"));
+        ctx.error(here, nullptr,
+                  cat("is not a section, cannot set \"", path, "\" (override \"", ov, "\")"));
       if (!node->contains(key)) (*node)[key] = json::object();
       if (!(*node)[key].is_object()) ctx.error(here, &(*node)[key], "expected an object");
       node = &(*node)[key];

@@ -40,8 +40,8 @@ uint64_t read_u64_le(const unsigned char* b) {
 
 // A non-negative JSON integer, or an error naming the file, the tensor and the field.
 uint64_t header_uint(const json& v, const std::string& path, const std::string& what) {
-  SG_CHECK(v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0), path,
-           ": ", what, " = ", v.dump(), ": expected a non-negative integer");
+  SG_CHECK(v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0), path, ": ",
+           what, " = ", v.dump(), ": expected a non-negative integer");
   return v.get<uint64_t>();
 }
 
@@ -93,7 +93,8 @@ void write_safetensors(const std::string& path, const SafeTensors& st) {
     SG_CHECK(!name.empty() && name != "__metadata__", path, ": invalid tensor name \"", name, "\"");
     SG_CHECK(t.defined(), path, ": tensor \"", name, "\" is undefined");
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * 4;
-    header[name] = {{"dtype", "F32"}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", "F32"}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string h;
@@ -131,7 +132,8 @@ SafeTensors read_safetensors(const std::string& path) {
   std::string h(n, '\0');
   f.read(h.data(), static_cast<std::streamsize>(n));
   SG_CHECK(f, path, ": read error in the header");
-  SG_CHECK(!h.empty() && h[0] == '{', path, ": header does not start with '{' (not a safetensors file?)");
+  SG_CHECK(!h.empty() && h[0] == '{', path,
+           ": header does not start with '{' (not a safetensors file?)");
   const json header = parse_json_strict(h, path + ": header");
   SG_CHECK(header.is_object(), path, ": header is not a JSON object");
 

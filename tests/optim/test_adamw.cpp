@@ -8,7 +8,6 @@
 // fp32 once per step; two steps carry at most ~3e-7. Every mistake these examples target
 // (eps placement, bias correction, decay of rank-1 params, clipping) moves a value by > 1e-3.
 #include <doctest/doctest.h>
-
 #include <omp.h>
 
 #include <cmath>
@@ -80,7 +79,8 @@ TEST_CASE("adamw: two hand-worked steps without clipping") {
   // b1: m = 0.1*-4 = -0.4, mhat = -0.4/0.19 = -2.10526316; v = 0.001*16 = 0.016,
   //     vhat = 0.016/0.001999 = 8.00400200, sqrt = 2.82913450; u = -0.744136821
   //     0.25 + 0.05*0.744136821 = 0.287206841
-  sg::test::check_close(s.W->value, {0.835550003, -1.873231580, 0.417775}, 0, kTol, "W after step 2");
+  sg::test::check_close(s.W->value, {0.835550003, -1.873231580, 0.417775}, 0, kTol,
+                        "W after step 2");
   sg::test::check_close(s.b->value, {0.35000000075, 0.287206841}, 0, kTol, "b after step 2");
   // Moments are the raw (uncorrected) EMAs.
   sg::test::check_close(opt.m()[0], {0.095, 0.01, 1.9e-9}, 1e-6, 0, "m of W");
@@ -96,7 +96,8 @@ TEST_CASE("adamw: two hand-worked steps with global-norm clipping at 2") {
   CHECK(opt.step(0.1) == doctest::Approx(2.29128784747792).epsilon(1e-12));  // pre-clip norm
   // Step 1 u = s1*g / (s1*|g| + eps): unchanged at fp32 precision except where eps matters:
   // W2: u = s1/(s1 + 1) = 0.466060556; 0.5 - 0.1*(0.466060556 + 0.05) = 0.448393944
-  sg::test::check_close(s.W->value, {0.890000002, -1.880000001, 0.448393944}, 0, kTol, "W after step 1");
+  sg::test::check_close(s.W->value, {0.890000002, -1.880000001, 0.448393944}, 0, kTol,
+                        "W after step 1");
   sg::test::check_close(s.b->value, {0.4000000006, 0.25}, 0, kTol, "b after step 1");
 
   s.set_grads({0.5f, 1.0f, 1e-8f}, {2.0f, -4.0f});
@@ -109,13 +110,14 @@ TEST_CASE("adamw: two hand-worked steps with global-norm clipping at 2") {
   //     v = 0.000999 s1^2 + 0.001 s2^2 = 0.000949378151, vhat = 0.474926539, sqrt = 0.689149141
   //     u = -0.268617651; -1.880000001 - 0.05*(-0.268617651 - 0.188) = -1.857169119
   // W2: m = 1e-8*(0.09 s1 + 0.1 s2) = 1.21944532e-9, mhat = 6.41813327e-9
-  //     vhat = 1e-16*0.474926539, sqrt = 6.89149141e-9; u = 6.41813327/(6.89149141 + 10) = 0.379962498
-  //     0.448393944 - 0.05*(0.379962498 + 0.0448393944) = 0.427153850
+  //     vhat = 1e-16*0.474926539, sqrt = 6.89149141e-9; u = 6.41813327/(6.89149141 + 10) =
+  //     0.379962498 0.448393944 - 0.05*(0.379962498 + 0.0448393944) = 0.427153850
   // b0: g = 2 s: m, sqrt(v) are 4x those of W0, so eps matters 4x less: u = 0.931312663
   //     0.4000000006 - 0.05*0.931312663 = 0.353434367
   // b1: only one nonzero gradient, Adam is scale invariant: u = -0.744136818 as unclipped
   //     0.25 + 0.05*0.744136818 = 0.287206841
-  sg::test::check_close(s.W->value, {0.838984370, -1.857169119, 0.427153850}, 0, kTol, "W after step 2");
+  sg::test::check_close(s.W->value, {0.838984370, -1.857169119, 0.427153850}, 0, kTol,
+                        "W after step 2");
   sg::test::check_close(s.b->value, {0.353434367, 0.287206841}, 0, kTol, "b after step 2");
 }
 

@@ -13,7 +13,8 @@ using sg::ScheduleConfig;
 
 namespace {
 constexpr double kTol = 1e-12;
-ScheduleConfig sched(const std::string& name, double lr, int64_t warmup, double frac, int64_t total) {
+ScheduleConfig sched(const std::string& name, double lr, int64_t warmup, double frac,
+                     int64_t total) {
   return {name, lr, warmup, frac, total};
 }
 }  // namespace
@@ -40,7 +41,7 @@ TEST_CASE("schedule: warmup_stable_linear_decay and _sqrt_decay at hand-computed
   const auto lin = sched("warmup_stable_linear_decay", lr, 4, 0.25, 20);
   CHECK(learning_rate_at(lin, 16) == doctest::Approx(lr * 0.8).epsilon(kTol));  // u = 1/5
   CHECK(learning_rate_at(lin, 19) == doctest::Approx(lr * 0.2).epsilon(kTol));  // u = 4/5
-  CHECK(learning_rate_at(lin, 20) == 0.0);                                      // u = 1, past the end
+  CHECK(learning_rate_at(lin, 20) == 0.0);  // u = 1, past the end
   const auto sq = sched("warmup_stable_sqrt_decay", lr, 4, 0.25, 20);
   // 1 - sqrt(0.2) = 1 - 0.447213595499958 = 0.552786404500042
   CHECK(learning_rate_at(sq, 16) == doctest::Approx(lr * 0.552786404500042).epsilon(kTol));

@@ -2,11 +2,11 @@
 // documented, and each class of bad input yields a message naming the file, the JSON path,
 // the offending value and what is allowed.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "train/run_config.h"
 #include "util/error.h"
@@ -29,7 +29,8 @@ std::string error_of(const json& j, const std::vector<std::string>& overrides = 
 
 // Checks that `msg` contains every piece (path, value, allowed values...).
 void check_has(const std::string& msg, std::initializer_list<const char*> pieces) {
-  for (const char* p : pieces) CHECK_MESSAGE(msg.find(p) != std::string::npos, "\"" << std::string(p) << "\" not in: " << msg);
+  for (const char* p : pieces)
+    CHECK_MESSAGE(msg.find(p) != std::string::npos, "\"" << std::string(p) << "\" not in: " << msg);
 }
 
 json with_ffw(const json& ffw) { return {{"model", {{"ffw", ffw}}}}; }
@@ -51,7 +52,8 @@ TEST_CASE("run_config: every configs/*.json loads and validates") {
 
 TEST_CASE("run_config: the TinyStories configs mirror the paper's runs") {
   auto load = [](const std::string& t) {
-    return sg::load_run_config(std::string(SGATLIN_SOURCE_DIR) + "/configs/tinystories_" + t + ".json");
+    return sg::load_run_config(std::string(SGATLIN_SOURCE_DIR) + "/configs/tinystories_" + t +
+                               ".json");
   };
   for (const char* t : {"mlp", "swiglu", "moe", "peer", "sgatlin"}) {
     INFO(t);
@@ -108,9 +110,12 @@ TEST_CASE("run_config: missing keys take the struct defaults, activation/router 
   CHECK(c.raw["model"]["ffw"]["activation"] == "identity");
 
   CHECK(parse_run_config(with_ffw({{"type", "mlp"}}), "x").model.ffw.activation == "gelu");
-  CHECK(parse_run_config(with_ffw({{"type", "mlp"}, {"activation", "relu"}}), "x").model.ffw.activation == "relu");
-  CHECK(parse_run_config(with_ffw({{"type", "peer"}}), "x").model.ffw.router_type == "product_key_value");
-  CHECK(parse_run_config(with_ffw({{"type", "sgatlin"}, {"router_type", "dense"}, {"d_ffw", 1000}}), "x")
+  CHECK(parse_run_config(with_ffw({{"type", "mlp"}, {"activation", "relu"}}), "x")
+            .model.ffw.activation == "relu");
+  CHECK(parse_run_config(with_ffw({{"type", "peer"}}), "x").model.ffw.router_type ==
+        "product_key_value");
+  CHECK(parse_run_config(with_ffw({{"type", "sgatlin"}, {"router_type", "dense"}, {"d_ffw", 1000}}),
+                         "x")
             .model.ffw.router_type == "dense");
 }
 
@@ -140,10 +145,11 @@ TEST_CASE("run_config: to_json round-trips through parse, including a 64-bit see
 }
 
 TEST_CASE("run_config: overrides") {
-  const sg::RunConfig c = parse_run_config(
-      json::object(), "x.json",
-      {"optimizer.learning_rate=3e-4", "data.train=shards/a b.bin", "name=123", "flops_budget=2e17",
-       "model.ffw={\"type\": \"mlp\", \"d_ffw\": 512}", "max_steps=7", "max_steps=null", "seed=42"});
+  const sg::RunConfig c =
+      parse_run_config(json::object(), "x.json",
+                       {"optimizer.learning_rate=3e-4", "data.train=shards/a b.bin", "name=123",
+                        "flops_budget=2e17", "model.ffw={\"type\": \"mlp\", \"d_ffw\": 512}",
+                        "max_steps=7", "max_steps=null", "seed=42"});
   CHECK(c.optimizer.learning_rate == 3e-4);
   CHECK(c.data.train == "shards/a b.bin");  // not JSON: taken as a string
   CHECK(c.name == "123");                   // string key: the raw text
@@ -156,7 +162,9 @@ TEST_CASE("run_config: overrides") {
   CHECK(c.raw["optimizer"]["learning_rate"] == 3e-4);
 
   // Overrides replace values from the file.
-  CHECK(parse_run_config({{"model", {{"d_model", 128}}}}, "x", {"model.d_model=256"}).model.d_model == 256);
+  CHECK(
+      parse_run_config({{"model", {{"d_model", 128}}}}, "x", {"model.d_model=256"}).model.d_model ==
+      256);
 
   check_has(error_of(json::object(), {"optimizer.lr=3e-4"}),
             {"configs/x.json: optimizer.lr = ", "unknown key", "did you mean \"learning_rate\"",
@@ -189,7 +197,8 @@ TEST_CASE("run_config: unknown keys at any level suggest the closest known key")
 TEST_CASE("run_config: wrong types name path, value and the expected type") {
   check_has(error_of({{"model", {{"d_model", "256"}}}}),
             {"configs/x.json: model.d_model = \"256\": expected an integer"});
-  check_has(error_of({{"model", {{"n_layers", 2.5}}}}), {"model.n_layers = 2.5", "expected an integer"});
+  check_has(error_of({{"model", {{"n_layers", 2.5}}}}),
+            {"model.n_layers = 2.5", "expected an integer"});
   check_has(error_of({{"model", 3}}), {"configs/x.json: model = 3: expected an object"});
   check_has(error_of({{"optimizer", {{"learning_rate", "fast"}}}}),
             {"optimizer.learning_rate = \"fast\": expected a number"});
@@ -220,12 +229,14 @@ TEST_CASE("run_config: unknown names list the allowed values") {
 }
 
 TEST_CASE("run_config: impossible sizes") {
-  check_has(error_of({{"model", {{"d_model", -4}}}}), {"model.d_model = -4", "must be an integer >= 1"});
+  check_has(error_of({{"model", {{"d_model", -4}}}}),
+            {"model.d_model = -4", "must be an integer >= 1"});
   check_has(error_of({{"model", {{"vocab_size", 0}}}}), {"model.vocab_size = 0", ">= 1"});
   check_has(error_of({{"model", {{"n_layers", 0}}}}), {"model.n_layers = 0", ">= 1"});
   check_has(error_of({{"model", {{"d_model", 100}, {"d_heads", 64}}}}),
             {"model.d_model = 100", "multiple of d_heads = 64"});
-  check_has(error_of({{"model", {{"d_model", 99}, {"d_heads", 33}}}}), {"model.d_heads = 33", "even"});
+  check_has(error_of({{"model", {{"d_model", 99}, {"d_heads", 33}}}}),
+            {"model.d_heads = 33", "even"});
   check_has(error_of(with_ffw({{"d_ffw", 0}})), {"model.ffw.d_ffw = 0", ">= 1"});
   check_has(error_of(with_ffw({{"n_channels", -1}})), {"model.ffw.n_channels = -1", ">= 1"});
   check_has(error_of(with_ffw({{"d_key", 0}})), {"model.ffw.d_key = 0", ">= 1"});
@@ -233,25 +244,32 @@ TEST_CASE("run_config: impossible sizes") {
   check_has(error_of({{"data", {{"seq_len", 1}}}}), {"data.seq_len = 1", ">= 2"});
   check_has(error_of({{"optimizer", {{"n_gradient_accumulation", 0}}}}),
             {"optimizer.n_gradient_accumulation = 0", ">= 1"});
-  check_has(error_of({{"optimizer", {{"warmup_steps", -1}}}}), {"optimizer.warmup_steps = -1", ">= 0"});
+  check_has(error_of({{"optimizer", {{"warmup_steps", -1}}}}),
+            {"optimizer.warmup_steps = -1", ">= 0"});
   check_has(error_of({{"log_every", 0}}), {"log_every = 0", ">= 1"});
 }
 
 TEST_CASE("run_config: impossible optimizer values and budgets") {
-  check_has(error_of({{"optimizer", {{"learning_rate", 0}}}}), {"optimizer.learning_rate = 0", "must be > 0"});
-  check_has(error_of({{"optimizer", {{"learning_rate", -1e-3}}}}), {"optimizer.learning_rate = -0.001", "> 0"});
+  check_has(error_of({{"optimizer", {{"learning_rate", 0}}}}),
+            {"optimizer.learning_rate = 0", "must be > 0"});
+  check_has(error_of({{"optimizer", {{"learning_rate", -1e-3}}}}),
+            {"optimizer.learning_rate = -0.001", "> 0"});
   check_has(error_of({{"optimizer", {{"decay_fraction", 1.5}}}}),
             {"optimizer.decay_fraction = 1.5", "must be in [0, 1]"});
-  check_has(error_of({{"optimizer", {{"decay_fraction", -0.1}}}}), {"optimizer.decay_fraction = -0.1", "[0, 1]"});
-  check_has(error_of({{"optimizer", {{"weight_decay", -1}}}}), {"optimizer.weight_decay = -1", ">= 0"});
+  check_has(error_of({{"optimizer", {{"decay_fraction", -0.1}}}}),
+            {"optimizer.decay_fraction = -0.1", "[0, 1]"});
+  check_has(error_of({{"optimizer", {{"weight_decay", -1}}}}),
+            {"optimizer.weight_decay = -1", ">= 0"});
   check_has(error_of({{"optimizer", {{"clip_by_global_norm", -1}}}}),
             {"optimizer.clip_by_global_norm = -1", ">= 0"});
   check_has(error_of({{"flops_budget", 0}}), {"flops_budget = 0", "must be > 0 or null"});
   check_has(error_of({{"flops_budget", -1e18}}), {"flops_budget = -1e+18", "> 0 or null"});
   check_has(error_of({{"max_steps", 0}}), {"max_steps = 0", ">= 1"});
   // Boundaries that are allowed.
-  CHECK(parse_run_config({{"optimizer", {{"decay_fraction", 0}}}}, "x").optimizer.decay_fraction == 0);
-  CHECK(parse_run_config({{"optimizer", {{"decay_fraction", 1}}}}, "x").optimizer.decay_fraction == 1);
+  CHECK(parse_run_config({{"optimizer", {{"decay_fraction", 0}}}}, "x").optimizer.decay_fraction ==
+        0);
+  CHECK(parse_run_config({{"optimizer", {{"decay_fraction", 1}}}}, "x").optimizer.decay_fraction ==
+        1);
 }
 
 TEST_CASE("run_config: router and expert-count constraints") {
@@ -260,28 +278,36 @@ TEST_CASE("run_config: router and expert-count constraints") {
     INFO(router);
     check_has(error_of(with_ffw({{"type", "sgatlin"}, {"router_type", router}, {"d_ffw", 1000}})),
               {"model.ffw.d_ffw = 1000", "perfect square", "961", "1024", router});
-    check_has(error_of(with_ffw({{"type", "sgatlin"}, {"router_type", router}, {"d_ffw", 1024}, {"knn", 32}})),
+    check_has(error_of(with_ffw(
+                  {{"type", "sgatlin"}, {"router_type", router}, {"d_ffw", 1024}, {"knn", 32}})),
               {"model.ffw.knn = 32", "sqrt(d_ffw) = 32", "allowed: 1..31"});
-    CHECK(parse_run_config(with_ffw({{"router_type", router}, {"d_ffw", 1024}, {"knn", 31}}), "x").model.ffw.knn == 31);
+    CHECK(parse_run_config(with_ffw({{"router_type", router}, {"d_ffw", 1024}, {"knn", 31}}), "x")
+              .model.ffw.knn == 31);
   }
-  check_has(error_of(with_ffw({{"type", "peer"}, {"d_ffw", 50}})), {"model.ffw.d_ffw = 50", "perfect square", "49", "64"});
+  check_has(error_of(with_ffw({{"type", "peer"}, {"d_ffw", 50}})),
+            {"model.ffw.d_ffw = 50", "perfect square", "49", "64"});
   check_has(error_of(with_ffw({{"type", "peer"}, {"d_ffw", 16}, {"knn", 4}})),
             {"model.ffw.knn = 4", "allowed: 1..3"});
   // key_value and dense routers search all N: any N, K <= N.
-  CHECK(parse_run_config(with_ffw({{"router_type", "key_value"}, {"d_ffw", 1000}, {"knn", 1000}}), "x").model.ffw.d_ffw == 1000);
+  CHECK(parse_run_config(with_ffw({{"router_type", "key_value"}, {"d_ffw", 1000}, {"knn", 1000}}),
+                         "x")
+            .model.ffw.d_ffw == 1000);
   check_has(error_of(with_ffw({{"router_type", "dense"}, {"d_ffw", 10}, {"knn", 11}})),
             {"model.ffw.knn = 11", "allowed: 1..10"});
   // moe: top-knn of n_channels experts.
   check_has(error_of(with_ffw({{"type", "moe"}, {"n_channels", 8}, {"knn", 9}})),
             {"model.ffw.knn = 9", "n_channels = 8", "allowed: 1..8"});
-  CHECK(parse_run_config(with_ffw({{"type", "moe"}, {"n_channels", 8}, {"knn", 8}}), "x").model.ffw.knn == 8);
+  CHECK(parse_run_config(with_ffw({{"type", "moe"}, {"n_channels", 8}, {"knn", 8}}), "x")
+            .model.ffw.knn == 8);
   // mlp and swiglu ignore the routing keys.
-  CHECK(parse_run_config(with_ffw({{"type", "mlp"}, {"d_ffw", 1000}, {"knn", 64}}), "x").model.ffw.d_ffw == 1000);
+  CHECK(parse_run_config(with_ffw({{"type", "mlp"}, {"d_ffw", 1000}, {"knn", 64}}), "x")
+            .model.ffw.d_ffw == 1000);
 }
 
 TEST_CASE("run_config: files, JSON syntax and duplicate keys") {
   const std::string path = (std::filesystem::temp_directory_path() /
-                            ("sgatlin_cfg_" + std::to_string(::getpid()) + ".json")).string();
+                            ("sgatlin_cfg_" + std::to_string(::getpid()) + ".json"))
+                               .string();
   auto load_text = [&](const std::string& text) -> std::string {
     std::ofstream(path) << text;
     try {

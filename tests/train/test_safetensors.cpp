@@ -68,7 +68,8 @@ TEST_CASE("safetensors: writer output is byte-identical to a hand-built file") {
   sg::write_safetensors(tmp.file("a.safetensors"), st);
   // Header JSON (keys sorted, compact) is 79 bytes, padded with a space to 80 = 8*10.
   const std::string header =
-      "{\"__metadata__\":{\"k\":\"v\"},\"a\":{\"data_offsets\":[0,8],\"dtype\":\"F32\",\"shape\":[2]}}";
+      "{\"__metadata__\":{\"k\":\"v\"},\"a\":{\"data_offsets\":[0,8],\"dtype\":\"F32\",\"shape\":["
+      "2]}}";
   REQUIRE(header.size() == 79);
   // IEEE-754 little endian: 1.0f = 0x3f800000, -2.5f = 0xc0200000.
   const std::string data("\x00\x00\x80\x3f\x00\x00\x20\xc0", 8);
@@ -148,7 +149,8 @@ TEST_CASE("safetensors: truncated files are rejected with a clear error") {
   write_bytes(path, full.substr(0, full.size() - 4));  // last tensor cut short
   check_has(read_error(path), {path, "tensor \"b\"", "out of range", "truncated"});
   write_bytes(path, full.substr(0, 40));  // inside the header
-  check_has(read_error(path), {path, "truncated: header length", "beyond the file size (40 bytes)"});
+  check_has(read_error(path),
+            {path, "truncated: header length", "beyond the file size (40 bytes)"});
   write_bytes(path, full.substr(0, 5));
   check_has(read_error(path), {path, "truncated", "5 bytes"});
   write_bytes(path, full + "xxxx");  // trailing bytes
@@ -179,12 +181,16 @@ TEST_CASE("safetensors: corrupted headers are rejected naming the problem") {
   reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", d8, {"out of range"});
   reject("{" + good_a + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", d16,
          {"tensor \"b\"", "overlap tensor \"a\""});
-  reject(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", d16, {"gap", "tensor \"a\" starts at 8"});
+  reject(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", d16,
+         {"gap", "tensor \"a\" starts at 8"});
   reject("{" + good_a + "," + good_a + "}", d8, {"header: a: duplicate key"});
-  reject(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", d8, {"shape dimension", "non-negative"});
-  reject(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})", d8, {"unknown field \"x\""});
+  reject(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", d8,
+         {"shape dimension", "non-negative"});
+  reject(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})", d8,
+         {"unknown field \"x\""});
   reject(R"({"a":{"dtype":"F32","shape":[2]}})", d8, {"needs dtype, shape and data_offsets"});
-  reject("{\"__metadata__\":{\"k\":3}," + good_a + "}", d8, {"__metadata__ \"k\" = 3", "expected a string"});
+  reject("{\"__metadata__\":{\"k\":3}," + good_a + "}", d8,
+         {"__metadata__ \"k\" = 3", "expected a string"});
   // A header length far beyond any real header.
   std::string huge(8, '\xff');
   write_bytes(path, huge + "{}");
