@@ -50,8 +50,8 @@ void write_file_atomic_with(const std::string& path, const std::function<void(in
     fail(path, ": cannot rename ", tmp, " into place: ", why);
   }
   // The rename is durable only once the folder entry is on disk.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   SG_CHECK(dfd >= 0, dir, ": cannot open folder to fsync: ", os_error());
   const int rc = ::fsync(dfd);
