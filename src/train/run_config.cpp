@@ -189,8 +189,8 @@ class Section {
 
 int64_t floor_sqrt(int64_t n) {
   auto r = static_cast<int64_t>(std::sqrt(static_cast<double>(n)));
-  while (r * r > n) --r;
-  while ((r + 1) * (r + 1) <= n) ++r;
+  while (r > 0 && r > n / r) --r;  // r*r > n, written to avoid overflow
+  while (r + 1 <= n / (r + 1)) ++r;
   return r;
 }
 
