@@ -19,7 +19,6 @@ void run_info(const InfoArgs& a) {
   const RunConfig cfg = load_run_config(a.config, a.overrides);
   const int64_t T = cfg.data.seq_len;
   const int64_t fwd = fwd_flops_per_sequence(cfg.model, T);
-  const int64_t batch = cfg.data.batch_size * cfg.optimizer.n_gradient_accumulation;
   nlohmann::json j = {{"name", cfg.name},
                       {"ffw_type", cfg.model.ffw.type},
                       {"n_params", n_params(cfg.model)},
@@ -29,7 +28,7 @@ void run_info(const InfoArgs& a) {
                       {"fwd_flops_per_token", fwd / T},
                       {"ffw_flops_per_token", ffw_flops_per_token(cfg.model.ffw, cfg.model.d_model)},
                       {"steps_for_budget", nullptr}};
-  if (cfg.flops_budget) j["steps_for_budget"] = steps_for_budget(*cfg.flops_budget, cfg.model, T, batch);
+  if (cfg.flops_budget) j["steps_for_budget"] = steps_for_budget(*cfg.flops_budget, cfg.model, T, cfg.data.batch_size);
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;

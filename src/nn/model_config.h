@@ -1,5 +1,5 @@
 // The `model` section of a run config (spec §8). Parsing and validation live in
-// src/train/config.*; this header is the plain data every layer is built from.
+// src/train/run_config.*; this header is the plain data every layer is built from.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -280,6 +280,9 @@ RunConfig read_run(const Section& s) {
   if (oc.clip_by_global_norm < 0)
     o.error("clip_by_global_norm", "must be >= 0 (0 disables clipping)");
   oc.n_gradient_accumulation = o.integer("n_gradient_accumulation", oc.n_gradient_accumulation, 1);
+  // batch_size is the global batch of one optimizer step, split into micro-batches.
+  if (c.data.batch_size % oc.n_gradient_accumulation != 0)
+    o.error("n_gradient_accumulation", cat("must divide data.batch_size = ", c.data.batch_size));
 
   if (!s.is_null("flops_budget")) {
     if (!s.find("flops_budget")->is_number()) s.error("flops_budget", "expected a number or null");
@@ -293,6 +296,7 @@ RunConfig read_run(const Section& s) {
   c.log_every = s.integer("log_every", c.log_every, 1);
   c.eval_every = s.integer("eval_every", c.eval_every, 1);
   c.checkpoint_every = s.integer("checkpoint_every", c.checkpoint_every, 1);
+  c.eval_batches = s.integer("eval_batches", c.eval_batches, 0);
   c.workdir = s.string("workdir", c.workdir);
   if (c.workdir.empty()) s.error("workdir", "must not be empty");
   return c;
@@ -394,6 +398,7 @@ nlohmann::json to_json(const RunConfig& c) {
             {"log_every", c.log_every},
             {"eval_every", c.eval_every},
             {"checkpoint_every", c.checkpoint_every},
+            {"eval_batches", c.eval_batches},
             {"workdir", c.workdir}};
   if (c.flops_budget) j["flops_budget"] = *c.flops_budget;
   if (c.max_steps) j["max_steps"] = *c.max_steps;

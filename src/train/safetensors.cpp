@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/atomic_file.h"
+#include "util/file_io.h"
 #include "util/json_util.h"
 
 namespace sg {
@@ -106,12 +106,11 @@ void write_safetensors(const std::string& path, const SafeTensors& st) {
   h.append((8 - h.size() % 8) % 8, ' ');
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(h.size() >> (8 * i));
-  write_file_atomic_with(path, [&](int fd) {
-    write_all(fd, len, 8, path);
-    write_all(fd, h.data(), h.size(), path);
-    for (const auto& [name, t] : st.tensors)
-      write_all(fd, t.data(), static_cast<size_t>(t.numel()) * 4, path);
-  });
+  AtomicFile out(path);
+  out.write(len, 8);
+  out.write(h.data(), h.size());
+  for (const auto& [name, t] : st.tensors) out.write(t.data(), static_cast<size_t>(t.numel()) * 4);
+  out.commit();
 }
 
 SafeTensors read_safetensors(const std::string& path) {

@@ -44,7 +44,8 @@ struct Run {
       : cfg(c), opt(o), model(c.model, c.seed),
         adamw(model.params(), AdamWConfig{c.optimizer.learning_rate, c.optimizer.weight_decay,
                                           0.9, 0.999, 1e-8, c.optimizer.clip_by_global_norm}),
-        loader(c.data.train, c.data.batch_size, c.data.seq_len, c.seed, o.eos_id),
+        loader(c.data.train, c.data.batch_size / c.optimizer.n_gradient_accumulation,
+               c.data.seq_len, c.seed, o.eos_id),
         total_steps(planned_steps(c, loader.tokens())) {
     const int64_t T = c.data.seq_len, D = c.model.d_model, V = c.model.vocab_size;
     train_flops_per_token =
@@ -72,7 +73,7 @@ void truncate_metrics(const fs::path& path, int64_t step) {
 
 void print_header(const Run& r) {
   const RunConfig& c = r.cfg;
-  const int64_t tokens_per_step = c.data.batch_size * c.data.seq_len * c.optimizer.n_gradient_accumulation;
+  const int64_t tokens_per_step = c.data.batch_size * c.data.seq_len;
   std::fprintf(stderr,
                "run %s: %s ffw, %lld params, %.1f MFLOP/token trained, %d threads\n"
                "  %lld steps x %lld tokens = %.3g tokens (train shard: %lld tokens), budget %.3g FLOPs\n",
@@ -85,8 +86,12 @@ void print_header(const Run& r) {
 }
 
 EvalResult validate(Run& r) {
-  Loader valid(r.cfg.data.valid, r.cfg.data.batch_size, r.cfg.data.seq_len, r.cfg.seed,
-               r.opt.eos_id, /*shuffle=*/false);
+  // Micro-batch sized, and never more windows than the shard holds (no wrap-around).
+  const int64_t micro = r.cfg.data.batch_size / r.cfg.optimizer.n_gradient_accumulation;
+  const int64_t windows =
+      Loader(r.cfg.data.valid, 1, r.cfg.data.seq_len, r.cfg.seed, r.opt.eos_id, false).windows_per_epoch();
+  Loader valid(r.cfg.data.valid, std::max<int64_t>(1, std::min(micro, windows)), r.cfg.data.seq_len,
+               r.cfg.seed, r.opt.eos_id, /*shuffle=*/false);
   return evaluate(r.model, valid, r.cfg.eval_batches, r.opt.pad_id);
 }
 
@@ -116,7 +121,7 @@ void setup_run_dir(const Run& r) {
 }  // namespace
 
 int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens) {
-  const int64_t B = cfg.data.batch_size * cfg.optimizer.n_gradient_accumulation;
+  const int64_t B = cfg.data.batch_size;  // sequences per optimizer step
   if (cfg.flops_budget) return steps_for_budget(*cfg.flops_budget, cfg.model, cfg.data.seq_len, B);
   if (cfg.max_steps) return *cfg.max_steps;
   return std::max<int64_t>(1, train_tokens / (B * cfg.data.seq_len));
@@ -145,8 +150,7 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
 
   const ScheduleConfig sched{cfg.optimizer.schedule, cfg.optimizer.learning_rate,
                              cfg.optimizer.warmup_steps, cfg.optimizer.decay_fraction, r.total_steps};
-  const int64_t tokens_per_step =
-      cfg.data.batch_size * cfg.data.seq_len * cfg.optimizer.n_gradient_accumulation;
+  const int64_t tokens_per_step = cfg.data.batch_size * cfg.data.seq_len;
   const double elapsed_before = r.state.elapsed_s;
   Progress progress("train", r.total_steps, r.state.step);
   Tape tape;
