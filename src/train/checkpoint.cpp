@@ -9,6 +9,7 @@
 
 #include "train/run_config.h"
 #include "train/safetensors.h"
+#include "util/file_io.h"
 
 namespace fs = std::filesystem;
 

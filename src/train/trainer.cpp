@@ -18,6 +18,7 @@
 #include "train/checkpoint.h"
 #include "util/progress.h"
 #include "train/safetensors.h"
+#include "util/file_io.h"
 
 namespace fs = std::filesystem;
 
