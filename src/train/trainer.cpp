@@ -1,6 +1,8 @@
 #include "train/trainer.h"
 
+#include <csignal>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -156,6 +158,9 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   Progress progress("train", r.total_steps, r.state.step);
   Tape tape;
   TrainSummary sum;
+  // Fault injection for the resume test: die like a killed process, no clean-up.
+  const char* kill_env = std::getenv("SGATLIN_TEST_KILL_AT_STEP");
+  const int64_t kill_at_step = kill_env ? std::atoll(kill_env) : -1;
   int64_t last_log_step = r.state.step;
   double last_log_s = 0;
   while (r.state.step < r.total_steps) {
@@ -202,6 +207,7 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
     }
     if (r.state.step % cfg.checkpoint_every == 0 || last)
       save_checkpoint(opt.run_dir, r.model, r.adamw, r.state, cfg.raw);
+    if (r.state.step == kill_at_step) raise(SIGKILL);
   }
   if (!opt.quiet) progress.finish();
   sum.steps = r.state.step;

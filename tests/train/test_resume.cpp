@@ -1,0 +1,98 @@
+// End to end through the CLI: prepare a tiny corpus, train, kill the process with
+// SIGKILL mid-run, resume, and compare per-step losses with an uninterrupted run.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "data/data_test_util.h"
+#include "train/checkpoint.h"
+
+using namespace sg;
+using namespace sg::test;
+
+namespace {
+
+const std::string kBin = SGATLIN_BINARY;
+
+std::string write_config(const TempDir& dir, const std::string& data) {
+  const nlohmann::json cfg = {
+      {"name", "tiny"}, {"seed", 5},
+      {"model", {{"vocab_size", 320}, {"d_model", 32}, {"d_heads", 16}, {"n_layers", 2},
+                 {"ffw", {{"type", "sgatlin"}, {"d_ffw", 64}, {"n_channels", 2}, {"knn", 4},
+                          {"d_key", 16}}}}},
+      {"data", {{"train", data + "/train.bin"}, {"valid", data + "/valid.bin"},
+                {"tokenizer", data + "/tokenizer.model"}, {"batch_size", 4}, {"seq_len", 32}}},
+      {"optimizer", {{"learning_rate", 3e-3}, {"warmup_steps", 3}, {"n_gradient_accumulation", 2}}},
+      {"max_steps", 12}, {"log_every", 1}, {"eval_every", 5}, {"checkpoint_every", 3},
+      {"eval_batches", 2}};
+  return dir.write("tiny.json", cfg.dump(2));
+}
+
+// step -> the metrics line's "loss" as printed (round-trip exact text of the double).
+std::map<int64_t, std::string> losses(const std::string& metrics_path) {
+  std::map<int64_t, std::string> out;
+  std::istringstream in(read_file(metrics_path));
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out[j["step"].get<int64_t>()] = j["loss"].dump();
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("train: a run killed mid-way and resumed logs bit-identical losses") {
+  TempDir dir;
+  const auto text = dir.write("t.txt", join(tiny_paragraphs(300, 4), "\n\n"));
+  std::string out;
+  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
+                  " --vocab-size 320",
+              &out) == 0);
+  const std::string cfg = write_config(dir, dir.file("data"));
+  const std::string flags = " --threads 2 --config " + cfg + " --workdir ";
+
+  INFO(out);
+  REQUIRE(run(kBin + " train" + flags + dir.file("a"), &out) == 0);
+  // Killed right after step 7: checkpoints exist for steps 3 and 6 only.
+  const int killed = run("SGATLIN_TEST_KILL_AT_STEP=7 " + kBin + " train" + flags + dir.file("b"), &out);
+  CHECK(killed == 128 + 9);  // the shell reports death by SIGKILL as 137
+  CHECK(resolve_checkpoint(dir.file("b/tiny")).find("step_00000006") != std::string::npos);
+  REQUIRE(run(kBin + " train --threads 2 --resume " + dir.file("b/tiny"), &out) == 0);
+
+  const auto a = losses(dir.file("a/tiny/metrics.jsonl"));
+  const auto b = losses(dir.file("b/tiny/metrics.jsonl"));
+  REQUIRE(a.size() == 12);
+  CHECK(a == b);
+  CHECK(resolve_checkpoint(dir.file("b/tiny")).find("step_00000012") != std::string::npos);
+}
+
+TEST_CASE("train: bad config values and missing data are reported, nothing is trained") {
+  TempDir dir;
+  const std::string cfg = write_config(dir, dir.file("nowhere"));
+  std::string out;
+  CHECK(run(kBin + " train --config " + cfg + " --workdir " + dir.file("w"), &out) == 1);
+  CHECK(out.find("data.train") != std::string::npos);
+  CHECK(run(kBin + " train --config " + cfg + " --set optimizer.learning_rate=-1", &out) == 1);
+  CHECK(out.find("optimizer.learning_rate") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("w/tiny")));
+}
+
+TEST_CASE("checkpoint: a truncated model file is rejected with a clear error") {
+  TempDir dir;
+  const auto text = dir.write("t.txt", join(tiny_paragraphs(200, 9), "\n\n"));
+  std::string out;
+  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
+                  " --vocab-size 320",
+              &out) == 0);
+  const std::string cfg = write_config(dir, dir.file("data"));
+  REQUIRE(run(kBin + " train --threads 2 --config " + cfg + " --workdir " + dir.file("w") +
+                  " --set max_steps=3",
+              &out) == 0);
+  const std::string ckpt = resolve_checkpoint(dir.file("w/tiny"));
+  const auto model = ckpt + "/model.safetensors";
+  std::filesystem::resize_file(model, std::filesystem::file_size(model) - 100);
+  CHECK(run(kBin + " generate --checkpoint " + dir.file("w/tiny") + " --prompt hi", &out) == 1);
+  CHECK(out.find("model.safetensors") != std::string::npos);
+  CHECK(out.find("truncated") != std::string::npos);
+}
