@@ -7,4 +7,7 @@ namespace sg::cli {
 // Sets the OpenMP thread count (0 = all cores) and returns the count in use.
 int apply_threads(int threads);
 
+// `bench` with its `ops` subcommand; returned so more bench modes can attach to it.
+CLI::App* register_bench(CLI::App& app);
+
 }  // namespace sg::cli

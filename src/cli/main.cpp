@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
       "on CPUs.\nRun 'sgatlin COMMAND --help' for the options of a command."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "sgatlin 0.1.0");
+  sg::cli::register_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
