@@ -2,10 +2,13 @@
 // Legend: N rows, I in features, O out features; a matmul is C_MxK_N (+)= A_MxK @ B_KxN.
 #include "ops/linear.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <tuple>
 #include <vector>
+
+#include <omp.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -26,10 +29,13 @@ dnnl::stream& cpu_stream() {
 
 // Everything that selects a primitive. A transposed operand is stored as its transpose
 // (row-major), which the memory descriptor expresses through strides, so no copy is made.
+// oneDNN fixes its thread partitioning when a primitive is created, so the OpenMP thread
+// count is part of the key: omp_set_num_threads takes effect on the next call.
 struct MatmulKey {
   int64_t M, K, N;
   bool trans_a, trans_b, bf16, accumulate;
-  auto tie() const { return std::tie(M, K, N, trans_a, trans_b, bf16, accumulate); }
+  int threads;
+  auto tie() const { return std::tie(M, K, N, trans_a, trans_b, bf16, accumulate, threads); }
   bool operator<(const MatmulKey& o) const { return tie() < o.tie(); }
 };
 
@@ -66,8 +72,13 @@ const Matmul& get_matmul(const MatmulKey& k) {
   return cache.emplace(k, Matmul{pd, prim}).first->second;
 }
 
-// Round-to-nearest-even copy into a reusable buffer (one per operand slot).
-const bf16* bf16_copy(std::vector<bf16>& buf, const float* x, int64_t n) {
+// An operand as the matmul reads it: the fp32 buffer itself, or in bf16 mode its
+// round-to-nearest-even copy in scratch slot `slot` (kept between calls to avoid
+// reallocating; one slot per operand that is live at the same time).
+const void* operand(const float* x, int64_t n, int slot) {
+  if (g_precision == MatmulPrecision::fp32) return x;
+  static thread_local std::vector<bf16> scratch[3];
+  std::vector<bf16>& buf = scratch[slot];
   if (static_cast<int64_t>(buf.size()) < n) buf.resize(n);
   bf16* out = buf.data();
 #pragma omp parallel for schedule(static)
@@ -75,28 +86,21 @@ const bf16* bf16_copy(std::vector<bf16>& buf, const float* x, int64_t n) {
   return out;
 }
 
-// C_MxN (+)= op(A) op(B), op(A) = A_MxK or A_KxM^T, op(B) = B_KxN or B_NxK^T.
-void matmul(float* C, const float* A, const float* B, int64_t M, int64_t K, int64_t N, bool trans_a,
+// C_MxN (+)= op(A) op(B), op(A) = A_MxK or A_KxM^T, op(B) = B_KxN or B_NxK^T; A and B
+// come from operand() (fp32 or bf16 by the current precision).
+void matmul(float* C, const void* A, const void* B, int64_t M, int64_t K, int64_t N, bool trans_a,
             bool trans_b, bool accumulate) {
   if (M == 0 || N == 0) return;
   if (K == 0) {  // empty sum: oneDNN rejects zero dims, the answer is known
-    if (!accumulate)
-      for (int64_t i = 0; i < M * N; ++i) C[i] = 0.0f;
+    if (!accumulate) std::fill_n(C, M * N, 0.0f);
     return;
   }
-  const bool use_bf16 = g_precision == MatmulPrecision::bf16;
-  const Matmul& mm = get_matmul({M, K, N, trans_a, trans_b, use_bf16, accumulate});
-  const void* a = A;
-  const void* b = B;
-  if (use_bf16) {
-    static thread_local std::vector<bf16> a_buf, b_buf;
-    a = bf16_copy(a_buf, A, M * K);
-    b = bf16_copy(b_buf, B, K * N);
-  }
+  const Matmul& mm = get_matmul({M, K, N, trans_a, trans_b, g_precision == MatmulPrecision::bf16,
+                                 accumulate, omp_get_max_threads()});
   auto& engine = cpu_engine();
   // oneDNN takes non-const handles but only reads src and weights.
-  dnnl::memory a_mem(mm.pd.src_desc(), engine, const_cast<void*>(a));
-  dnnl::memory b_mem(mm.pd.weights_desc(), engine, const_cast<void*>(b));
+  dnnl::memory a_mem(mm.pd.src_desc(), engine, const_cast<void*>(A));
+  dnnl::memory b_mem(mm.pd.weights_desc(), engine, const_cast<void*>(B));
   dnnl::memory c_mem(mm.pd.dst_desc(), engine, C);
   mm.prim.execute(cpu_stream(),
                   {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
@@ -110,13 +114,15 @@ MatmulPrecision matmul_precision() { return g_precision; }
 
 void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_t N, int64_t I,
                     int64_t O) {
-  matmul(y_NxO, x_NxI, w_OxI, N, I, O, false, true, false);  // y = x w^T
+  // y = x w^T
+  matmul(y_NxO, operand(x_NxI, N * I, 0), operand(w_OxI, O * I, 1), N, I, O, false, true, false);
 }
 
 void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
                      const float* w_OxI, int64_t N, int64_t I, int64_t O) {
-  if (dx_NxI) matmul(dx_NxI, dy_NxO, w_OxI, N, O, I, false, false, true);  // dx += dy w
-  if (dw_OxI) matmul(dw_OxI, dy_NxO, x_NxI, O, N, I, true, false, true);   // dw += dy^T x
+  const void* dy = operand(dy_NxO, N * O, 0);  // converted once, used by both products
+  if (dx_NxI) matmul(dx_NxI, dy, operand(w_OxI, O * I, 1), N, O, I, false, false, true);  // dx += dy w
+  if (dw_OxI) matmul(dw_OxI, dy, operand(x_NxI, N * I, 2), O, N, I, true, false, true);  // dw += dy^T x
 }
 
 VarP linear(Tape& tape, const VarP& x, const VarP& w) {

@@ -1,5 +1,7 @@
 // linear: y = x @ W^T with weights stored [out, in] (spec: PyTorch Linear layout).
 // Legend: N rows (tokens, all leading dims flattened), I in features, O out features.
+// Backed by cached oneDNN matmul primitives that parallelise internally over the OpenMP
+// threads: call from one thread at a time, not from inside a parallel region.
 #pragma once
 #include "autograd/tape.h"
 

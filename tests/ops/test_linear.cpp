@@ -1,5 +1,7 @@
 #include "ops/linear.h"
 
+#include <omp.h>
+
 #include <cstring>
 #include <tuple>
 
@@ -157,16 +159,22 @@ double fp32_rel(int64_t K) { return (K + 2) * std::ldexp(1.0, -24); }
 
 TEST_CASE("linear: fp32 oneDNN paths on odd sizes accumulate into existing grads") {
   // Sizes that are not multiples of any SIMD width or block, from tiny to a few blocks.
-  for (auto [N, I, O] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {37, 65, 19}, {130, 257, 67}}) {
-    CAPTURE(N);
-    CAPTURE(I);
-    CAPTURE(O);
-    const Problem p(N, I, O, 10);
-    const LinearRun r = run_linear(N, I, O, p.x, p.w, p.dy, p.dx0, p.dw0);
-    check_bound(r.y, {}, p.y_ref(p.x, p.w), fp32_rel(I), "y");
-    check_bound(r.dx, p.dx0, p.dx_ref(p.dy, p.w), fp32_rel(O), "dx");
-    check_bound(r.dw, p.dw0, p.dw_ref(p.dy, p.x), fp32_rel(N), "dw");
-  }
+  // Both thread counts: primitives are cached per thread count and partition differently.
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 2})
+    for (auto [N, I, O] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {37, 65, 19}, {130, 257, 67}}) {
+      CAPTURE(threads);
+      CAPTURE(N);
+      CAPTURE(I);
+      CAPTURE(O);
+      omp_set_num_threads(threads);
+      const Problem p(N, I, O, 10);
+      const LinearRun r = run_linear(N, I, O, p.x, p.w, p.dy, p.dx0, p.dw0);
+      check_bound(r.y, {}, p.y_ref(p.x, p.w), fp32_rel(I), "y");
+      check_bound(r.dx, p.dx0, p.dx_ref(p.dy, p.w), fp32_rel(O), "dx");
+      check_bound(r.dw, p.dw0, p.dw_ref(p.dy, p.x), fp32_rel(N), "dw");
+    }
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE("linear: bf16 mode rounds inputs to bf16 and accumulates in fp32") {
