@@ -123,7 +123,6 @@ struct OpsOptions {
 };
 
 void run_bench_ops(const OpsOptions& o) {
-  SG_CHECK(o.reps >= 1, "bench ops: --reps must be >= 1, got ", o.reps);
   const int threads = apply_threads(o.threads);
   std::printf("bench ops: %d threads, %d warm-up + %d timed reps (median), load average %s\n",
               threads, o.warmup, o.reps, load_average().c_str());
@@ -146,14 +145,19 @@ CLI::App* register_bench(CLI::App& app) {
   CLI::App* ops = bench->add_subcommand(
       "ops", "Time single ops (linear fp32/bf16 forward and forward+backward) against a raw "
              "oneDNN matmul baseline; prints median ms and GFLOP/s");
-  ops->add_option("--threads", opts->threads, "OpenMP threads (0 = all cores)")->capture_default_str();
-  ops->add_option("--reps", opts->reps, "timed repetitions per case (median is reported)")
+  ops->add_option("--threads", opts->threads, "OpenMP threads (0 = all cores)")
+      ->check(CLI::Range(0, 4096))
       ->capture_default_str();
-  ops->add_option("--warmup", opts->warmup, "untimed repetitions before timing")->capture_default_str();
+  ops->add_option("--reps", opts->reps, "timed repetitions per case (median is reported)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  ops->add_option("--warmup", opts->warmup, "untimed repetitions before timing")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
   ops->callback([opts] { run_bench_ops(*opts); });
   bench->callback([bench] {
     if (bench->get_subcommands().empty())
-      throw CLI::RequiredError("bench: a subcommand is required (ops); see 'sgatlin bench --help'");
+      throw CLI::RequiredError("bench: a subcommand (ops)");
   });
   return bench;
 }
