@@ -41,7 +41,7 @@ BenchCase linear_case(int64_t N, int64_t I, int64_t O, MatmulPrecision p, bool b
   const std::string name = cat("linear ", prec, backward ? " fwd+bwd" : " fwd", " N=", N,
                                " I=", I, " O=", O);
   return {name, (backward ? 3.0 : 1.0) * 2.0 * N * I * O, [=] {
-            set_matmul_precision(p);
+            const MatmulPrecisionScope scope(p);
             Tape tape;
             VarP y = linear(tape, x, w);
             if (!backward) return;
@@ -93,7 +93,6 @@ std::vector<BenchCase> ops_cases() {
     cases.push_back(linear_case(n, n, n, p, false));
     cases.push_back(linear_case(n, n, n, p, true));
   }
-  set_matmul_precision(MatmulPrecision::fp32);
   return cases;
 }
 
@@ -127,13 +126,11 @@ void run_bench_ops(const OpsOptions& o) {
   std::printf("bench ops: %d threads, %d warm-up + %d timed reps (median), load average %s\n",
               threads, o.warmup, o.reps, load_average().c_str());
   std::printf("%-44s %10s %10s\n", "case", "ms", "GFLOP/s");
-  const MatmulPrecision saved = matmul_precision();
   for (const BenchCase& c : ops_cases()) {
     const double ms = median_ms(c, o.warmup, o.reps);
     std::printf("%-44s %10.3f %10.1f\n", c.name.c_str(), ms, c.flops / (ms * 1e6));
     std::fflush(stdout);
   }
-  set_matmul_precision(saved);
 }
 
 }  // namespace

@@ -123,12 +123,6 @@ LinearRun run_linear(int64_t N, int64_t I, int64_t O, const std::vector<double>&
   return {y->value, xv->grad, wv->grad};
 }
 
-// Restores fp32 even when a check fails, so later tests see the default.
-struct PrecisionGuard {
-  explicit PrecisionGuard(MatmulPrecision p) { set_matmul_precision(p); }
-  ~PrecisionGuard() { set_matmul_precision(MatmulPrecision::fp32); }
-};
-
 struct Problem {
   int64_t N, I, O;
   std::vector<double> x, w, dy, dx0, dw0;
@@ -178,7 +172,7 @@ TEST_CASE("linear: fp32 oneDNN paths on odd sizes accumulate into existing grads
 }
 
 TEST_CASE("linear: bf16 mode rounds inputs to bf16 and accumulates in fp32") {
-  const PrecisionGuard guard(MatmulPrecision::bf16);
+  const MatmulPrecisionScope scope(MatmulPrecision::bf16);
   const Problem p(37, 65, 19, 20);
   const LinearRun r = run_linear(p.N, p.I, p.O, p.x, p.w, p.dy, p.dx0, p.dw0);
   // Against the exact result: each operand is off by at most u = 2^-9 relative (8-bit
@@ -200,7 +194,7 @@ TEST_CASE("linear: bf16 mode rounds inputs to bf16 and accumulates in fp32") {
 TEST_CASE("linear: results are bit-identical run to run (fp32 and bf16)") {
   const Problem p(130, 257, 67, 30);
   for (MatmulPrecision prec : {MatmulPrecision::fp32, MatmulPrecision::bf16}) {
-    const PrecisionGuard guard(prec);
+    const MatmulPrecisionScope scope(prec);
     const LinearRun a = run_linear(p.N, p.I, p.O, p.x, p.w, p.dy, p.dx0, p.dw0);
     for (int rep = 0; rep < 3; ++rep) {
       const LinearRun b = run_linear(p.N, p.I, p.O, p.x, p.w, p.dy, p.dx0, p.dw0);
