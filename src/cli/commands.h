@@ -11,5 +11,7 @@ void register_data(CLI::App& app);      // cmd_data.cpp
 void register_train(CLI::App& app);     // cmd_train.cpp
 void register_generate(CLI::App& app);  // cmd_generate.cpp
 void register_info(CLI::App& app);      // cmd_info.cpp
+// `bench` with its `ops` subcommand; returned so more bench modes can attach to it.
+CLI::App* register_bench(CLI::App& app);
 
 }  // namespace sg::cli

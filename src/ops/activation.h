@@ -46,8 +46,10 @@ inline float act_grad(Activation a, float x) {
     case Activation::gelu: {
       const float c = 0.7978845608028654f;
       const float u = c * (x + 0.044715f * x * x * x);
-      const float t = std::tanh(u);
-      return 0.5f * (1 + t) + 0.5f * x * (1 - t * t) * c * (1 + 3 * 0.044715f * x * x);
+      const float t = std::tanh(u), sech2 = 1 - t * t;
+      // Saturated tanh: the second term is 0, but x * x can overflow (|x| > 1.8e19) to 0 * inf.
+      if (sech2 == 0) return 0.5f * (1 + t);
+      return 0.5f * (1 + t) + 0.5f * x * sech2 * c * (1 + 3 * 0.044715f * x * x);
     }
   }
   return 1.0f;

@@ -1,40 +1,128 @@
+// linear: y = x W^T, dx += dy W, dw += dy^T x, each one cached oneDNN matmul primitive.
+// Legend: N rows, I in features, O out features; a matmul is C_MxK_N (+)= A_MxK @ B_KxN.
 #include "ops/linear.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 namespace sg {
 
 namespace {
+
 MatmulPrecision g_precision = MatmulPrecision::fp32;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
 }
+dnnl::stream& cpu_stream() {
+  static dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+// Everything that selects a primitive. A transposed operand is stored as its transpose
+// (row-major), which the memory descriptor expresses through strides, so no copy is made.
+// oneDNN fixes its thread partitioning when a primitive is created, so the OpenMP thread
+// count is part of the key: omp_set_num_threads takes effect on the next call.
+struct MatmulKey {
+  int64_t M, K, N;
+  bool trans_a, trans_b, bf16, accumulate;
+  int threads;
+  auto tie() const { return std::tie(M, K, N, trans_a, trans_b, bf16, accumulate, threads); }
+  bool operator<(const MatmulKey& o) const { return tie() < o.tie(); }
+};
+
+struct Matmul {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+};
+
+// Row-major [rows, cols], or when `trans` the row-major [cols, rows] buffer viewed transposed.
+dnnl::memory::desc matrix_desc(int64_t rows, int64_t cols, bool trans, dnnl::memory::data_type dt) {
+  const dnnl::memory::dims strides = trans ? dnnl::memory::dims{1, rows} : dnnl::memory::dims{cols, 1};
+  return dnnl::memory::desc({rows, cols}, dt, strides);
+}
+
+const Matmul& get_matmul(const MatmulKey& k) {
+  static std::map<MatmulKey, Matmul> cache;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(k);
+  if (it != cache.end()) return it->second;
+  using dt = dnnl::memory::data_type;
+  const dt in = k.bf16 ? dt::bf16 : dt::f32;
+  const dnnl::matmul::desc desc(matrix_desc(k.M, k.K, k.trans_a, in),
+                                matrix_desc(k.K, k.N, k.trans_b, in),
+                                matrix_desc(k.M, k.N, false, dt::f32));
+  dnnl::primitive_attr attr;
+  if (k.accumulate) {  // C += A B: the sum post-op adds the previous content of C
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
+  dnnl::matmul prim(pd);
+  return cache.emplace(k, Matmul{pd, prim}).first->second;
+}
+
+// An operand as the matmul reads it: the fp32 buffer itself, or in bf16 mode its
+// round-to-nearest-even copy in scratch slot `slot` (kept between calls to avoid
+// reallocating; one slot per operand that is live at the same time).
+const void* operand(const float* x, int64_t n, int slot) {
+  if (g_precision == MatmulPrecision::fp32) return x;
+  static thread_local std::vector<bf16> scratch[3];
+  std::vector<bf16>& buf = scratch[slot];
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(n);
+  bf16* out = buf.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = float_to_bf16(x[i]);
+  return out;
+}
+
+// C_MxN (+)= op(A) op(B), op(A) = A_MxK or A_KxM^T, op(B) = B_KxN or B_NxK^T; A and B
+// come from operand() (fp32 or bf16 by the current precision).
+void matmul(float* C, const void* A, const void* B, int64_t M, int64_t K, int64_t N, bool trans_a,
+            bool trans_b, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // empty sum: oneDNN rejects zero dims, the answer is known
+    if (!accumulate) std::fill_n(C, M * N, 0.0f);
+    return;
+  }
+  const Matmul& mm = get_matmul({M, K, N, trans_a, trans_b, g_precision == MatmulPrecision::bf16,
+                                 accumulate, omp_get_max_threads()});
+  auto& engine = cpu_engine();
+  // oneDNN takes non-const handles but only reads src and weights.
+  dnnl::memory a_mem(mm.pd.src_desc(), engine, const_cast<void*>(A));
+  dnnl::memory b_mem(mm.pd.weights_desc(), engine, const_cast<void*>(B));
+  dnnl::memory c_mem(mm.pd.dst_desc(), engine, C);
+  mm.prim.execute(cpu_stream(),
+                  {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+  cpu_stream().wait();
+}
+
+}  // namespace
 
 void set_matmul_precision(MatmulPrecision p) { g_precision = p; }
 MatmulPrecision matmul_precision() { return g_precision; }
 
-// Reference loops; the engine issue replaces them with cached oneDNN primitives.
 void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_t N, int64_t I,
                     int64_t O) {
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t o = 0; o < O; ++o) {
-      float acc = 0;
-      for (int64_t i = 0; i < I; ++i) acc += x_NxI[n * I + i] * w_OxI[o * I + i];
-      y_NxO[n * O + o] = acc;
-    }
+  // y = x w^T
+  matmul(y_NxO, operand(x_NxI, N * I, 0), operand(w_OxI, O * I, 1), N, I, O, false, true, false);
 }
 
 void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
                      const float* w_OxI, int64_t N, int64_t I, int64_t O) {
-  if (dx_NxI) {
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t o = 0; o < O; ++o)
-        for (int64_t i = 0; i < I; ++i) dx_NxI[n * I + i] += dy_NxO[n * O + o] * w_OxI[o * I + i];
-  }
-  if (dw_OxI) {
-#pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < O; ++o)
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t i = 0; i < I; ++i) dw_OxI[o * I + i] += dy_NxO[n * O + o] * x_NxI[n * I + i];
-  }
+  const void* dy = operand(dy_NxO, N * O, 0);  // converted once, used by both products
+  if (dx_NxI) matmul(dx_NxI, dy, operand(w_OxI, O * I, 1), N, O, I, false, false, true);  // dx += dy w
+  if (dw_OxI) matmul(dw_OxI, dy, operand(x_NxI, N * I, 2), O, N, I, true, false, true);  // dw += dy^T x
 }
 
 VarP linear(Tape& tape, const VarP& x, const VarP& w) {
@@ -44,7 +132,7 @@ VarP linear(Tape& tape, const VarP& x, const VarP& w) {
   SG_CHECK(x->value.rank() >= 1 && x->value.dim(-1) == I, "linear: x has shape ",
            shape_str(x->value.shape()), ", expected [..., ", I, "] to match weight ",
            shape_str(w->value.shape()));
-  const int64_t N = x->value.numel() / I;
+  const int64_t N = shape_numel(Shape(x->value.shape().begin(), x->value.shape().end() - 1));
   Shape out_shape = x->value.shape();
   out_shape.back() = O;
   VarP y = make_var(Tensor::empty(out_shape), tape.needs_grad(x, w));

@@ -1,5 +1,7 @@
 // linear: y = x @ W^T with weights stored [out, in] (spec: PyTorch Linear layout).
 // Legend: N rows (tokens, all leading dims flattened), I in features, O out features.
+// Backed by cached oneDNN matmul primitives that parallelise internally over the OpenMP
+// threads: call from one thread at a time, not from inside a parallel region.
 #pragma once
 #include "autograd/tape.h"
 
@@ -9,6 +11,15 @@ namespace sg {
 enum class MatmulPrecision { fp32, bf16 };
 void set_matmul_precision(MatmulPrecision p);
 MatmulPrecision matmul_precision();
+// Sets a precision for a scope (e.g. fp32 logits in a bf16 model, spec §1), then restores.
+class MatmulPrecisionScope {
+ public:
+  explicit MatmulPrecisionScope(MatmulPrecision p) : saved_(matmul_precision()) { set_matmul_precision(p); }
+  ~MatmulPrecisionScope() { set_matmul_precision(saved_); }
+
+ private:
+  MatmulPrecision saved_;
+};
 
 // y_NxO = x_NxI @ w_OxI^T (overwrites y).
 void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_t N, int64_t I,

@@ -5,7 +5,7 @@
 namespace sg {
 
 uint64_t stream_of(std::string_view name) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis 0xcbf29ce484222325
   for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
   return h;
 }

@@ -52,7 +52,10 @@ class TensorT {
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
   int rank() const { return static_cast<int>(shape_.size()); }
-  int64_t dim(int i) const { return shape_.at(i < 0 ? i + rank() : i); }
+  int64_t dim(int i) const {
+    SG_CHECK(-rank() <= i && i < rank(), "dim(", i, ") out of range for shape ", shape_str(shape_));
+    return shape_[i < 0 ? i + rank() : i];
+  }
   int64_t numel() const { return shape_numel(shape_); }
   T* data() { return data_; }
   const T* data() const { return data_; }
@@ -67,6 +70,7 @@ class TensorT {
 
   // A view with a new shape over the same elements (one dim may be -1).
   TensorT reshape(Shape shape) const {
+    const Shape requested = shape;  // for the message: the -1 is about to be replaced
     int64_t known = 1, infer = -1;
     for (size_t i = 0; i < shape.size(); ++i) {
       if (shape[i] == -1) {
@@ -76,9 +80,10 @@ class TensorT {
         known *= shape[i];
       }
     }
-    if (infer >= 0 && known > 0) shape[infer] = numel() / known;
-    SG_CHECK(shape_numel(shape) == numel(), "reshape: cannot view ", shape_str(shape_), " as ",
-             shape_str(shape));
+    const bool inferable = infer < 0 || (known > 0 && numel() % known == 0);
+    if (infer >= 0 && inferable) shape[infer] = numel() / known;
+    SG_CHECK(inferable && shape_numel(shape) == numel(), "reshape: cannot view ", shape_str(shape_),
+             " as ", shape_str(requested));
     TensorT t = *this;
     t.shape_ = std::move(shape);
     return t;

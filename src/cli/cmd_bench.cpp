@@ -1,0 +1,162 @@
+// `sgatlin bench ops`: times single ops (median of timed reps after warm-up) and prints
+// ms and GFLOP/s next to a raw oneDNN matmul baseline. Each case is one small function
+// returning a BenchCase; add a case by writing one and listing it in ops_cases().
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "cli/commands.h"
+#include "ops/linear.h"
+#include "tensor/rng.h"
+
+namespace sg::cli {
+
+namespace {
+
+struct BenchCase {
+  std::string name;
+  double flops;               // per rep
+  std::function<void()> run;  // one rep; owns its inputs
+};
+
+VarP random_var(const Shape& shape, uint64_t stream, bool requires_grad) {
+  Tensor t = Tensor::empty(shape);
+  fill_normal(t, {0, stream}, 0.0f, 1.0f);
+  return make_var(t, requires_grad);
+}
+
+// linear() op on x [N, I], w [O, I]: forward only, or forward + backward (3 matmuls).
+BenchCase linear_case(int64_t N, int64_t I, int64_t O, MatmulPrecision p, bool backward) {
+  VarP x = random_var({N, I}, 1, true), w = random_var({O, I}, 2, true);
+  Tensor dy = Tensor::empty({N, O});
+  fill_normal(dy, {0, 3}, 0.0f, 1.0f);
+  const char* prec = p == MatmulPrecision::bf16 ? "bf16" : "fp32";
+  const std::string name = cat("linear ", prec, backward ? " fwd+bwd" : " fwd", " N=", N,
+                               " I=", I, " O=", O);
+  return {name, (backward ? 3.0 : 1.0) * 2.0 * N * I * O, [=] {
+            const MatmulPrecisionScope scope(p);
+            Tape tape;
+            VarP y = linear(tape, x, w);
+            if (!backward) return;
+            y->grad = dy;  // grads of x and w keep accumulating across reps, as in training
+            tape.replay();
+          }};
+}
+
+// Baseline: one plain oneDNN matmul primitive C_MxN = A_MxK B_KxN, inputs already in
+// the compute type (no conversion inside the timed region).
+BenchCase raw_matmul_case(int64_t M, int64_t K, int64_t N, bool bf16) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  auto engine = std::make_shared<dnnl::engine>(dnnl::engine::kind::cpu, 0);
+  auto stream = std::make_shared<dnnl::stream>(*engine);
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  const dnnl::memory::desc a_md({M, K}, in, tag::ab), b_md({K, N}, in, tag::ab),
+      c_md({M, N}, dt::f32, tag::ab);
+  auto prim = std::make_shared<dnnl::matmul>(
+      dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), *engine));
+  auto a = std::make_shared<dnnl::memory>(a_md, *engine), b = std::make_shared<dnnl::memory>(b_md, *engine),
+       c = std::make_shared<dnnl::memory>(c_md, *engine);
+  Tensor fa = Tensor::empty({M, K}), fb = Tensor::empty({K, N});
+  fill_normal(fa, {0, 4}, 0.0f, 1.0f);
+  fill_normal(fb, {0, 5}, 0.0f, 1.0f);
+  auto copy_in = [bf16](dnnl::memory& m, const Tensor& t) {
+    if (bf16) {
+      const Bf16Tensor h = to_bf16(t);
+      std::copy(h.data(), h.data() + h.numel(), static_cast<sg::bf16*>(m.get_data_handle()));
+    } else {
+      std::copy(t.data(), t.data() + t.numel(), static_cast<float*>(m.get_data_handle()));
+    }
+  };
+  copy_in(*a, fa);
+  copy_in(*b, fb);
+  const std::string name = cat("oneDNN matmul ", bf16 ? "bf16" : "fp32", " M=", M, " K=", K, " N=", N);
+  return {name, 2.0 * M * K * N, [=] {
+            prim->execute(*stream, {{DNNL_ARG_SRC, *a}, {DNNL_ARG_WEIGHTS, *b}, {DNNL_ARG_DST, *c}});
+            stream->wait();
+          }};
+}
+
+std::vector<BenchCase> ops_cases() {
+  const int64_t n = 1024;
+  std::vector<BenchCase> cases;
+  for (MatmulPrecision p : {MatmulPrecision::fp32, MatmulPrecision::bf16}) {
+    const bool bf16 = p == MatmulPrecision::bf16;
+    cases.push_back(raw_matmul_case(n, n, n, bf16));
+    cases.push_back(linear_case(n, n, n, p, false));
+    cases.push_back(linear_case(n, n, n, p, true));
+  }
+  return cases;
+}
+
+double median_ms(const BenchCase& c, int warmup, int reps) {
+  for (int i = 0; i < warmup; ++i) c.run();
+  std::vector<double> ms(reps);
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    c.run();
+    ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+  std::sort(ms.begin(), ms.end());
+  return reps % 2 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
+}
+
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one, five, fifteen;
+  f >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+struct OpsOptions {
+  int threads = 0;
+  int reps = 20;
+  int warmup = 3;
+};
+
+void run_bench_ops(const OpsOptions& o) {
+  const int threads = apply_threads(o.threads);
+  std::printf("bench ops: %d threads, %d warm-up + %d timed reps (median), load average %s\n",
+              threads, o.warmup, o.reps, load_average().c_str());
+  std::printf("%-44s %10s %10s\n", "case", "ms", "GFLOP/s");
+  for (const BenchCase& c : ops_cases()) {
+    const double ms = median_ms(c, o.warmup, o.reps);
+    std::printf("%-44s %10.3f %10.1f\n", c.name.c_str(), ms, c.flops / (ms * 1e6));
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+CLI::App* register_bench(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (see its subcommands)");
+  bench->require_subcommand(0, 1);
+  auto opts = std::make_shared<OpsOptions>();
+  CLI::App* ops = bench->add_subcommand(
+      "ops", "Time single ops (linear fp32/bf16 forward and forward+backward) against a raw "
+             "oneDNN matmul baseline; prints median ms and GFLOP/s");
+  ops->add_option("--threads", opts->threads, "OpenMP threads (0 = all cores)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  ops->add_option("--reps", opts->reps, "timed repetitions per case (median is reported)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  ops->add_option("--warmup", opts->warmup, "untimed repetitions before timing")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  ops->callback([opts] { run_bench_ops(*opts); });
+  bench->callback([bench] {
+    if (bench->get_subcommands().empty())
+      throw CLI::RequiredError("bench: a subcommand (ops)");
+  });
+  return bench;
+}
+
+}  // namespace sg::cli
