@@ -22,8 +22,8 @@ void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N,
     float m = x[0];
 #pragma omp simd reduction(max : m)
     for (int64_t i = 1; i < V; ++i) m = x[i] > m ? x[i] : m;
-    int64_t arg = 0;  // the first maximum: ties go to the lower index
-    while (x[arg] != m) ++arg;
+    int64_t arg = 0;  // the first maximum: ties go to the lower index (bounded for NaN rows)
+    while (arg < V - 1 && x[arg] != m) ++arg;
     double sum = 0;  // max-subtracted: every term is in (0, 1], the sum in [1, V]
 #pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < V; ++i) sum += vexp(x[i] - m);

@@ -144,6 +144,25 @@ TEST_CASE("attention: fp32 forward and backward are bit-identical across runs") 
     CHECK(std::memcmp(a[i].data(), b[i].data(), sizeof(float) * n) == 0);
 }
 
+TEST_CASE("attention: only inputs that require grad receive one") {
+  const int64_t B = 1, T = 5, H = 2, Dh = 4, n = B * T * H * Dh;
+  Tape tape;
+  VarP q = make_var(to_tensor({B, T, H, Dh}, random_vec(n, 50)), true);
+  VarP k = make_var(to_tensor({B, T, H, Dh}, random_vec(n, 51)));
+  VarP v = make_var(to_tensor({B, T, H, Dh}, random_vec(n, 52)));
+  VarP y = causal_attention(tape, q, k, v);
+  CHECK(y->requires_grad);
+  y->grad = to_tensor({B, T, H, Dh}, random_vec(n, 53));
+  tape.replay();
+  CHECK(q->has_grad());
+  CHECK(!k->has_grad());
+  CHECK(!v->has_grad());
+  // Without any input requiring grad nothing is recorded.
+  Tape tape2;
+  CHECK(!causal_attention(tape2, k, k, v)->requires_grad);
+  CHECK(tape2.size() == 0);
+}
+
 TEST_CASE("attention: shape errors name the op and the shapes") {
   Tape tape;
   VarP q = make_var(Tensor::zeros({1, 4, 2, 8}));
