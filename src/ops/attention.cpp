@@ -58,8 +58,15 @@ struct Dims {
   int64_t B, T, S, H, Dh, Tp, Sp, Dp;
   float scale;  // 1/sqrt(Dh)
   Dims(int64_t B_, int64_t T_, int64_t S_, int64_t H_, int64_t Dh_)
-      : B(B_), T(T_), S(S_), H(H_), Dh(Dh_), Tp(round_up(T_, kR)), Sp(round_up(S_, kW)),
-        Dp(round_up(Dh_, kW)), scale(static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh_)))) {}
+      : B(B_),
+        T(T_),
+        S(S_),
+        H(H_),
+        Dh(Dh_),
+        Tp(round_up(T_, kR)),
+        Sp(round_up(S_, kW)),
+        Dp(round_up(Dh_, kW)),
+        scale(static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh_)))) {}
   // Keys visible to the last row of the query tile starting at t0 (rows >= T clipped).
   int64_t keys_for_tile(int64_t t0) const { return std::min(S, S - T + t0 + kR); }
 };
@@ -105,7 +112,8 @@ void forward_head(HeadBuffers& w, float* out, float* lse_T, const float* q, cons
   gather(V, v, b, h, d.S, d);
   for (int64_t t0 = 0; t0 < d.Tp; t0 += kR) {
     const int64_t L = d.keys_for_tile(t0), Lp = round_up(L, kW);
-    for (int64_t s0 = 0; s0 < Lp; s0 += kW) tile(P + s0, d.Sp, Q + t0 * d.Dp, d.Dp, 1, kT + s0, d.Sp, d.Dh);
+    for (int64_t s0 = 0; s0 < Lp; s0 += kW)
+      tile(P + s0, d.Sp, Q + t0 * d.Dp, d.Dp, 1, kT + s0, d.Sp, d.Dh);
     for (int64_t r = 0; r < kR; ++r) {
       const int64_t t = t0 + r;
       float* p = P + r * d.Sp;
@@ -125,7 +133,8 @@ void forward_head(HeadBuffers& w, float* out, float* lse_T, const float* q, cons
       }
       std::fill(p + lim, p + Lp, 0.0f);
     }
-    for (int64_t i0 = 0; i0 < d.Dp; i0 += kW) tile(O + t0 * d.Dp + i0, d.Dp, P, d.Sp, 1, V + i0, d.Dp, L);
+    for (int64_t i0 = 0; i0 < d.Dp; i0 += kW)
+      tile(O + t0 * d.Dp + i0, d.Dp, P, d.Sp, 1, V + i0, d.Dp, L);
   }
   for (int64_t t = 0; t < d.T; ++t) {
     float* o = out + ((b * d.T + t) * d.H + h) * d.Dh;
@@ -194,8 +203,9 @@ void backward_head(HeadBuffers& w, float* dq, float* dk, float* dv, const float*
 
 }  // namespace
 
-void attention_forward(float* out, float* lse_BxHxT, const float* q, const float* k,
-                       const float* v, int64_t B, int64_t T, int64_t S, int64_t H, int64_t Dh) {
+void attention_forward(float* out_BxTxHxDh, float* lse_BxHxT, const float* q_BxTxHxDh,
+                       const float* k_BxSxHxDh, const float* v_BxSxHxDh, int64_t B, int64_t T,
+                       int64_t S, int64_t H, int64_t Dh) {
   const Dims d(B, T, S, H, Dh);
 #pragma omp parallel
   {
@@ -207,13 +217,16 @@ void attention_forward(float* out, float* lse_BxHxT, const float* q, const float
     w.O_TpxDp = Tensor::zeros({d.Tp, d.Dp});
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < B * H; ++bh)
-      forward_head(w, out, lse_BxHxT + bh * T, q, k, v, bh / H, bh % H, d);
+      forward_head(w, out_BxTxHxDh, lse_BxHxT + bh * T, q_BxTxHxDh, k_BxSxHxDh, v_BxSxHxDh, bh / H,
+                   bh % H, d);
   }
 }
 
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
-                        const float* k, const float* v, const float* out, const float* lse_BxHxT,
-                        int64_t B, int64_t T, int64_t S, int64_t H, int64_t Dh) {
+void attention_backward(float* dq_BxTxHxDh, float* dk_BxSxHxDh, float* dv_BxSxHxDh,
+                        const float* dout_BxTxHxDh, const float* q_BxTxHxDh,
+                        const float* k_BxSxHxDh, const float* v_BxSxHxDh, const float* out_BxTxHxDh,
+                        const float* lse_BxHxT, int64_t B, int64_t T, int64_t S, int64_t H,
+                        int64_t Dh) {
   const Dims d(B, T, S, H, Dh);
 #pragma omp parallel
   {
@@ -231,14 +244,15 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     w.dV_SpxDp = Tensor::zeros({d.Sp, d.Dp});
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < B * H; ++bh)
-      backward_head(w, dq, dk, dv, dout, q, k, v, out, lse_BxHxT + bh * T, bh / H, bh % H, d);
+      backward_head(w, dq_BxTxHxDh, dk_BxSxHxDh, dv_BxSxHxDh, dout_BxTxHxDh, q_BxTxHxDh, k_BxSxHxDh,
+                    v_BxSxHxDh, out_BxTxHxDh, lse_BxHxT + bh * T, bh / H, bh % H, d);
   }
 }
 
 VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
   const Shape &qs = q->value.shape(), &ks = k->value.shape();
-  SG_CHECK(qs.size() == 4 && ks.size() == 4 && ks[0] == qs[0] && ks[2] == qs[2] &&
-               ks[3] == qs[3] && ks[1] >= qs[1],
+  SG_CHECK(qs.size() == 4 && ks.size() == 4 && ks[0] == qs[0] && ks[2] == qs[2] && ks[3] == qs[3] &&
+               ks[1] >= qs[1],
            "causal_attention: q has shape ", shape_str(qs), " and k ", shape_str(ks),
            ", expected q [B, T, H, Dh] and k [B, S, H, Dh] with S >= T");
   check_shape("causal_attention", "v", v->value.shape(), ks);
@@ -252,9 +266,9 @@ VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
       if (!y->has_grad()) return;
       attention_backward(q->requires_grad ? q->grad_or_zeros().data() : nullptr,
                          k->requires_grad ? k->grad_or_zeros().data() : nullptr,
-                         v->requires_grad ? v->grad_or_zeros().data() : nullptr,
-                         y->grad.data(), q->value.data(), k->value.data(), v->value.data(),
-                         y->value.data(), lse_BxHxT.data(), B, T, S, H, Dh);
+                         v->requires_grad ? v->grad_or_zeros().data() : nullptr, y->grad.data(),
+                         q->value.data(), k->value.data(), v->value.data(), y->value.data(),
+                         lse_BxHxT.data(), B, T, S, H, Dh);
     });
   return y;
 }

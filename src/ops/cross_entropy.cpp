@@ -8,9 +8,8 @@
 
 namespace sg {
 
-void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N,
-                           const float* logits_NxV, const int32_t* targets_N, int64_t N,
-                           int64_t V, int32_t pad_id) {
+void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N, const float* logits_NxV,
+                           const int32_t* targets_N, int64_t N, int64_t V, int32_t pad_id) {
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const float* x = logits_NxV + n * V;

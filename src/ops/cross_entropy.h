@@ -5,18 +5,17 @@
 namespace sg {
 
 struct CrossEntropyResult {
-  VarP loss;           // scalar: mean over non-pad positions
-  double accuracy = 0; // fraction of non-pad positions with argmax == target
-  int64_t n_valid = 0; // non-pad positions
-  Tensor loss_N;       // per-position loss, 0 at pad positions
+  VarP loss;            // scalar: mean over non-pad positions
+  double accuracy = 0;  // fraction of non-pad positions with argmax == target
+  int64_t n_valid = 0;  // non-pad positions
+  Tensor loss_N;        // per-position loss, 0 at pad positions
 };
 
 // Kernels. Forward writes per-position loss and logsumexp (both 0 at pad positions) and
 // correct_N (argmax == target, ties to the lower index). Backward accumulates
 // dlogits += g * (softmax - onehot) on non-pad rows, with g = dloss / n_valid.
-void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N,
-                           const float* logits_NxV, const int32_t* targets_N, int64_t N,
-                           int64_t V, int32_t pad_id);
+void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N, const float* logits_NxV,
+                           const int32_t* targets_N, int64_t N, int64_t V, int32_t pad_id);
 void cross_entropy_backward(float* dlogits_NxV, const float* logits_NxV, const float* lse_N,
                             const int32_t* targets_N, float g, int64_t N, int64_t V,
                             int32_t pad_id);

@@ -47,8 +47,8 @@ std::shared_ptr<const RopeTable> rope_table(int64_t P, int64_t Dh) {
 }
 }  // namespace
 
-void rope_forward(float* y, const float* x, const float* cos_PxHf, const float* sin_PxHf,
-                  int64_t B, int64_t T, int64_t H, int64_t Dh, int64_t pos_offset) {
+void rope_forward(float* y, const float* x, const float* cos_PxHf, const float* sin_PxHf, int64_t B,
+                  int64_t T, int64_t H, int64_t Dh, int64_t pos_offset) {
   const int64_t Hf = Dh / 2;
 #pragma omp parallel for schedule(static)
   for (int64_t bt = 0; bt < B * T; ++bt) {
@@ -92,8 +92,8 @@ VarP rope(Tape& tape, const VarP& x, int64_t pos_offset) {
   const int64_t B = sh[0], T = sh[1], H = sh[2], Dh = sh[3];
   auto table = rope_table(pos_offset + T, Dh);
   VarP y = make_var(Tensor::empty(sh), tape.needs_grad(x));
-  rope_forward(y->value.data(), x->value.data(), table->cos_PxHf.data(), table->sin_PxHf.data(),
-               B, T, H, Dh, pos_offset);
+  rope_forward(y->value.data(), x->value.data(), table->cos_PxHf.data(), table->sin_PxHf.data(), B,
+               T, H, Dh, pos_offset);
   if (y->requires_grad)
     tape.record([x, y, table, B, T, H, Dh, pos_offset] {
       if (!y->has_grad()) return;

@@ -9,8 +9,8 @@ namespace sg {
 
 // Kernels over x [B, T, H, Dh]; cos/sin tables [P, Hf] with P >= pos_offset + T.
 // Forward overwrites y; backward applies the inverse rotation and accumulates into dx.
-void rope_forward(float* y, const float* x, const float* cos_PxHf, const float* sin_PxHf,
-                  int64_t B, int64_t T, int64_t H, int64_t Dh, int64_t pos_offset);
+void rope_forward(float* y, const float* x, const float* cos_PxHf, const float* sin_PxHf, int64_t B,
+                  int64_t T, int64_t H, int64_t Dh, int64_t pos_offset);
 void rope_backward(float* dx, const float* dy, const float* cos_PxHf, const float* sin_PxHf,
                    int64_t B, int64_t T, int64_t H, int64_t Dh, int64_t pos_offset);
 

@@ -14,7 +14,7 @@ inline float vexp(float x) {
   x = x < -87.3f ? -87.3f : x;
   x = x > 88.0f ? 88.0f : x;
   const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round(x / ln2) via 1.5*2^23
-  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;   // ln2 split in two parts
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;    // ln2 split in two parts
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;

@@ -1,7 +1,6 @@
-#include "ops/attention.h"
-
 #include <cstring>
 
+#include "ops/attention.h"
 #include "test_util.h"
 
 using namespace sg;
@@ -96,9 +95,8 @@ void check_attention(const Dims& d, uint32_t seed, size_t stride) {
     std::vector<size_t> at;
     for (size_t i = 0; i < g0.size(); i += stride) at.push_back(i);
     const auto f = [&](const std::vector<double>& x) {
-      return weighted_sum(attention_ref(which == 0 ? x : qd, which == 1 ? x : kd,
-                                        which == 2 ? x : vd, d),
-                          r);
+      return weighted_sum(
+          attention_ref(which == 0 ? x : qd, which == 1 ? x : kd, which == 2 ? x : vd, d), r);
     };
     auto want = fd_at(f, which == 0 ? qd : which == 1 ? kd : vd, at);
     std::vector<float> got;

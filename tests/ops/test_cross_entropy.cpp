@@ -1,5 +1,4 @@
 #include "ops/cross_entropy.h"
-
 #include "test_util.h"
 
 using namespace sg;
@@ -8,8 +7,8 @@ using namespace sg::test;
 namespace {
 
 // Per-position loss in double (max-subtracted logsumexp), 0 at pad positions.
-std::vector<double> ce_ref(const std::vector<double>& x, const std::vector<int32_t>& tgt,
-                           int64_t V, int32_t pad) {
+std::vector<double> ce_ref(const std::vector<double>& x, const std::vector<int32_t>& tgt, int64_t V,
+                           int32_t pad) {
   std::vector<double> loss(tgt.size(), 0.0);
   for (size_t n = 0; n < tgt.size(); ++n) {
     if (tgt[n] == pad) continue;

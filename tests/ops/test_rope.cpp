@@ -1,5 +1,4 @@
 #include "ops/rope.h"
-
 #include "test_util.h"
 
 using namespace sg;
@@ -32,8 +31,8 @@ TEST_CASE("rope: hand-derived rotation for Dh = 4") {
   // [a0 c0 - b0 s0, a1 c1 - b1 s1, b0 c0 + a0 s0, b1 c1 + a1 s1]; |values| <= 5, so
   // fp32 cos/sin tables and three roundings of size <= 2.4e-7 each stay below 2e-6.
   check_close(y->value.rows(0, 1).reshape({8}),
-              {0, 0, 0, 0, 1 * c0 - 3 * s0, 2 * c1 - 4 * s1, 3 * c0 + 1 * s0, 4 * c1 + 2 * s1},
-              0, 2e-6, "y");
+              {0, 0, 0, 0, 1 * c0 - 3 * s0, 2 * c1 - 4 * s1, 3 * c0 + 1 * s0, 4 * c1 + 2 * s1}, 0,
+              2e-6, "y");
 }
 
 TEST_CASE("rope: matches double reference with offset, fwd and bwd") {
@@ -58,7 +57,7 @@ TEST_CASE("rope: matches double reference with offset, fwd and bwd") {
       },
       xd);
   for (int64_t i = 0; i < n; ++i) g[i] += static_cast<float>(g0[i]);  // backward accumulates
-  check_close(x->grad, g, 0, 1e-5, "dx");  // |dx| <= 3; fd error ~1e-9
+  check_close(x->grad, g, 0, 1e-5, "dx");                             // |dx| <= 3; fd error ~1e-9
 }
 
 TEST_CASE("rope: a longer table gives the same values for earlier positions") {

@@ -1,8 +1,7 @@
-#include "ops/topk.h"
-
 #include <algorithm>
 #include <numeric>
 
+#include "ops/topk.h"
 #include "test_util.h"
 
 using namespace sg;
@@ -53,7 +52,7 @@ TEST_CASE("topk: k outside [1, n] is an error") {
   Tensor x = Tensor::zeros({2, 4});
   Tensor vals;
   IntTensor idx;
-  CHECK_THROWS_WITH_AS(topk(x, 0, vals, idx), "topk: k = 0 must be in [1, 4] for input shape [2, 4]",
-                       Error);
+  CHECK_THROWS_WITH_AS(topk(x, 0, vals, idx),
+                       "topk: k = 0 must be in [1, 4] for input shape [2, 4]", Error);
   CHECK_THROWS_AS(topk(x, 5, vals, idx), Error);
 }
