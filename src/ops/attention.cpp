@@ -8,6 +8,8 @@
 // B=16, H=4, T=256 (affordable) but 4 GiB per layer at B=256, H=4, T=1024 (not), whereas
 // lse is 4 MiB there. The price is one extra q k^T product in backward: 5 T x S x Dh
 // products instead of 4, about +17% of attention FLOPs for fwd+bwd, and one exp per score.
+// Backward's transient scratch is P and dS of one head per thread, 2 * T * S floats
+// (512 KiB at T = S = 256, 8 MiB at 1024).
 //
 // Per (b, h) the head is gathered into contiguous padded buffers (q pre-scaled by
 // 1/sqrt(Dh), k and v also transposed to [Dh, Sp]) so that every product runs through one
@@ -57,19 +59,14 @@ void tile(float* C, int64_t ldc, const float* A, int64_t ars, int64_t aks, const
 struct Dims {
   int64_t B, T, S, H, Dh, Tp, Sp, Dp;
   float scale;  // 1/sqrt(Dh)
-  Dims(int64_t B_, int64_t T_, int64_t S_, int64_t H_, int64_t Dh_)
-      : B(B_),
-        T(T_),
-        S(S_),
-        H(H_),
-        Dh(Dh_),
-        Tp(round_up(T_, kR)),
-        Sp(round_up(S_, kW)),
-        Dp(round_up(Dh_, kW)),
-        scale(static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh_)))) {}
   // Keys visible to the last row of the query tile starting at t0 (rows >= T clipped).
   int64_t keys_for_tile(int64_t t0) const { return std::min(S, S - T + t0 + kR); }
 };
+
+Dims make_dims(int64_t B, int64_t T, int64_t S, int64_t H, int64_t Dh) {
+  return {B, T, S, H, Dh, round_up(T, kR), round_up(S, kW), round_up(Dh, kW),
+          static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh)))};
+}
 
 // dst[r*Dp + d] = src row r of head (b, h) times mul, for r < R rows of a [B, R, H, Dh] tensor.
 void gather(float* dst, const float* src, int64_t b, int64_t h, int64_t R, const Dims& d,
@@ -206,7 +203,7 @@ void backward_head(HeadBuffers& w, float* dq, float* dk, float* dv, const float*
 void attention_forward(float* out_BxTxHxDh, float* lse_BxHxT, const float* q_BxTxHxDh,
                        const float* k_BxSxHxDh, const float* v_BxSxHxDh, int64_t B, int64_t T,
                        int64_t S, int64_t H, int64_t Dh) {
-  const Dims d(B, T, S, H, Dh);
+  const Dims d = make_dims(B, T, S, H, Dh);
 #pragma omp parallel
   {
     HeadBuffers w;
@@ -227,7 +224,7 @@ void attention_backward(float* dq_BxTxHxDh, float* dk_BxSxHxDh, float* dv_BxSxHx
                         const float* k_BxSxHxDh, const float* v_BxSxHxDh, const float* out_BxTxHxDh,
                         const float* lse_BxHxT, int64_t B, int64_t T, int64_t S, int64_t H,
                         int64_t Dh) {
-  const Dims d(B, T, S, H, Dh);
+  const Dims d = make_dims(B, T, S, H, Dh);
 #pragma omp parallel
   {
     HeadBuffers w;
