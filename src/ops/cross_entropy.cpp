@@ -82,8 +82,10 @@ CrossEntropyResult cross_entropy(Tape& tape, const VarP& logits, const IntTensor
   res.loss = make_var(Tensor::full({}, static_cast<float>(mean)), tape.needs_grad(logits));
 
   VarP loss = res.loss;
+  // The closure keeps its own copy of the targets: callers may refill their batch buffer
+  // before backward runs (N ints, negligible next to the [N, V] logits).
   if (loss->requires_grad)
-    tape.record([logits, targets, loss, lse_N, N, V, pad_id, n_valid] {
+    tape.record([logits, targets = targets.clone(), loss, lse_N, N, V, pad_id, n_valid] {
       if (!loss->has_grad() || n_valid == 0) return;
       const float g = loss->grad[0] / static_cast<float>(n_valid);
       cross_entropy_backward(logits->grad_or_zeros().data(), logits->value.data(), lse_N.data(),
