@@ -84,6 +84,21 @@ TEST_CASE("cross_entropy: loss, accuracy, per-position loss and grad with pad po
   for (int64_t i = 0; i < V; ++i) CHECK(x->grad[2 * V + i] == static_cast<float>(g0[2 * V + i]));
 }
 
+TEST_CASE("cross_entropy: vocabulary spanning several summation blocks") {
+  const int64_t N = 3, V = 601;  // 256-wide fp32 blocks: two full ones and a partial one
+  const std::vector<int32_t> tgt = {0, 600, 300};
+  Tape tape;
+  VarP x = make_var(to_tensor({N, V}, random_vec(N * V, 11, -4, 4)), true);
+  CrossEntropyResult res = cross_entropy(tape, x, int_tensor(tgt), -1);
+  const auto xd = to_double(x->value);
+  // Blocks of <= 256 terms in (0, 1] summed in fp32 (16 lanes of <= 16 terms): the
+  // logsumexp is off by ~1e-7 relative; loss values are O(5).
+  check_close(res.loss_N, ce_ref(xd, tgt, V, -1), 1e-6, 1e-6, "loss_N");
+  tape.backward(res.loss);
+  const auto g = fd_grad([&](const auto& v) { return mean_ref(v, tgt, V, -1); }, xd);
+  check_close(x->grad, g, 1e-5, 1e-7, "dlogits");  // entries ~1/(N V); fp32 exp ~1e-7 rel
+}
+
 TEST_CASE("cross_entropy: accuracy breaks argmax ties toward the lower index") {
   Tape tape;
   VarP x = make_var(Tensor::from({2, 4}, {1, 5, 5, 2, 1, 5, 5, 2}));
