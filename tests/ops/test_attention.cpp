@@ -1,6 +1,8 @@
+#include "ops/attention.h"
+
+#include <algorithm>
 #include <cstring>
 
-#include "ops/attention.h"
 #include "test_util.h"
 
 using namespace sg;

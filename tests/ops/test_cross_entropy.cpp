@@ -1,4 +1,7 @@
 #include "ops/cross_entropy.h"
+
+#include <algorithm>
+
 #include "test_util.h"
 
 using namespace sg;
