@@ -1,4 +1,5 @@
 #include "ops/rope.h"
+
 #include "test_util.h"
 
 using namespace sg;

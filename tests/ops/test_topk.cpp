@@ -1,7 +1,8 @@
+#include "ops/topk.h"
+
 #include <algorithm>
 #include <numeric>
 
-#include "ops/topk.h"
 #include "test_util.h"
 
 using namespace sg;
