@@ -6,6 +6,9 @@
 
 #include <array>
 #include <cmath>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "ops/linear.h"
 #include "ops/topk.h"
@@ -60,21 +63,65 @@ constexpr int64_t kMaxK = 64;  // bounds the on-stack half top-K buffers
 // (v, i) ranks before (w, j): higher score, or equal score and lower index.
 inline bool ranks_before(float v, int32_t i, float w, int32_t j) { return v > w || (v == w && i < j); }
 
+// Top-K of s[0..n) ranked by (value desc, index asc), the order topk_row gives.
+// With AVX-512 and n <= 64 (every product router here: nk is a few dozen) each
+// element's rank is counted with mask compares and it is stored straight at its
+// rank, branch-free; insertion sort mispredicts on nearly every insert instead.
+void half_topk(const float* s, int64_t n, int64_t K, float* vals_K1, int32_t* idx_K1) {
+#if defined(__AVX512F__)
+  if (n <= 64) {
+    const int nq = static_cast<int>((n + 15) / 16);
+    __m512 v[4];
+    __mmask16 valid[4];
+    for (int q = 0; q < nq; ++q) {
+      const int64_t left = n - 16 * q;
+      valid[q] = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
+      v[q] = _mm512_maskz_loadu_ps(valid[q], s + 16 * q);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const __m512 b = _mm512_set1_ps(s[i]);
+      int rank = 0;
+      for (int q = 0; q < nq; ++q) {
+        const int64_t below = i - 16 * q;  // lanes with index < i rank first on ties
+        const __mmask16 lower = below >= 16 ? 0xFFFF
+                                : below <= 0 ? 0
+                                             : static_cast<__mmask16>((1u << below) - 1);
+        const __mmask16 gt = _mm512_mask_cmp_ps_mask(valid[q], v[q], b, _CMP_GT_OQ);
+        const __mmask16 eq = _mm512_mask_cmp_ps_mask(valid[q] & lower, v[q], b, _CMP_EQ_OQ);
+        rank += __builtin_popcount(static_cast<unsigned>(gt | eq));
+      }
+      const int64_t slot = rank < K ? rank : K;  // slot K is scratch
+      vals_K1[slot] = s[i];
+      idx_K1[slot] = static_cast<int32_t>(i);
+    }
+    return;
+  }
+#endif
+  topk_row(s, n, K, vals_K1, idx_K1);
+}
+
 }  // namespace
 
 void product_topk_row(const float* s1_nk, const float* s2_nk, int64_t nk, int64_t K,
                       float* vals_K, int32_t* idx_K) {
   SG_CHECK(K <= kMaxK, "product_topk: knn = ", K, " exceeds the supported ", kMaxK);
-  std::array<float, kMaxK> v1, v2;
-  std::array<int32_t, kMaxK> i1, i2;
-  topk_row(s1_nk, nk, K, v1.data(), i1.data());
-  topk_row(s2_nk, nk, K, v2.data(), i2.data());
-  // Candidates are not visited in index order, so ties are broken explicitly.
+  std::array<float, kMaxK + 1> v1, v2;  // + 1: half_topk's scratch slot
+  std::array<int32_t, kMaxK + 1> i1, i2;
+  half_topk(s1_nk, nk, K, v1.data(), i1.data());
+  half_topk(s2_nk, nk, K, v2.data(), i2.data());
+  // Candidates are not visited in index order, so ties are broken explicitly. Both
+  // halves are sorted descending and fp32 addition is monotone, so once a sum falls
+  // strictly below the current K-th, every later b (and, at b = 0, every later a)
+  // does too: stopping there visits exactly the candidates that could enter.
   int64_t filled = 0;
   for (int64_t a = 0; a < K; ++a)
     for (int64_t b = 0; b < K; ++b) {
       const float v = v1[a] + v2[b];
       const int32_t id = static_cast<int32_t>(i1[a] * nk + i2[b]);
+      if (filled == K && v < vals_K[K - 1]) {
+        if (b == 0) a = K;  // ends the outer loop too
+        break;
+      }
       if (filled == K && !ranks_before(v, id, vals_K[K - 1], idx_K[K - 1])) continue;
       int64_t j = filled < K ? filled++ : K - 1;
       while (j > 0 && ranks_before(v, id, vals_K[j - 1], idx_K[j - 1])) {
