@@ -32,7 +32,8 @@ RouterCost router_cost(const std::string& type, int64_t D, int64_t E, int64_t C,
   // The spec gives no key_value formula; by analogy: queries 2*C*Kd*D, keys 2*C*E*Kd.
   if (type == "key_value") return {2 * C * Kd * D + 2 * C * E * Kd, C * Kd * D + C * E * Kd};
   if (type == "dense") return {2 * D * Kd + 2 * Kd * E * C, Kd * D + C * E * Kd};
-  fail("unknown router_type '", type, "' (allowed: product_dense, product_key_value, key_value, dense)");
+  fail("unknown router_type '", type,
+       "' (allowed: product_dense, product_key_value, key_value, dense)");
 }
 
 }  // namespace
@@ -56,7 +57,8 @@ int64_t ffw_n_params(const FfwConfig& f, int64_t D) {
   if (f.type == "moe") return C * D + C * (2 * F * D + 2 * F + D * F + D);
   if (f.type == "sgatlin")
     return 2 * C * F * D + router_cost(f.router_type, D, F, C, f.d_key).params;
-  if (f.type == "peer") return 2 * F * D + router_cost("product_key_value", D, F, C, f.d_key).params;
+  if (f.type == "peer")
+    return 2 * F * D + router_cost("product_key_value", D, F, C, f.d_key).params;
   fail("unknown ffw type '", f.type, "' (allowed: mlp, swiglu, moe, peer, sgatlin)");
 }
 

@@ -17,9 +17,9 @@ namespace {
 struct MoeSaved {
   int64_t N, D, E, F, K;
   Tensor probs_NxE, xg_RxD, z_Rx2F, h_RxF, o_RxD;
-  IntTensor top_NxK;              // picked experts per token, best first
-  std::vector<int64_t> start;     // [E + 1] row offsets per expert
-  std::vector<int64_t> pos;       // [N*K] grouped row of (token n, slot j)
+  IntTensor top_NxK;           // picked experts per token, best first
+  std::vector<int64_t> start;  // [E + 1] row offsets per expert
+  std::vector<int64_t> pos;    // [N*K] grouped row of (token n, slot j)
 };
 
 void moe_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* logits_NxE,
@@ -71,9 +71,8 @@ void moe_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* log
 }
 
 // Accumulates into any non-null gradient.
-void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, float* dw2,
-                  float* db2, const float* dy_NxD, const MoeSaved& s, const float* w1,
-                  const float* w2) {
+void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, float* dw2, float* db2,
+                  const float* dy_NxD, const MoeSaved& s, const float* w1, const float* w2) {
   const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K, R = N * K;
   const float* p = s.probs_NxE.data();
   const int32_t* top = s.top_NxK.data();
@@ -98,7 +97,8 @@ void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, flo
     }
     if (!dlogits_NxE) continue;
     for (int64_t e = 0; e < E; ++e) dlogits_NxE[n * E + e] -= p[n * E + e] * pdp;
-    for (int64_t j = 0; j < K; ++j) dlogits_NxE[n * E + top[n * K + j]] += p[n * E + top[n * K + j]] * dp[j];
+    for (int64_t j = 0; j < K; ++j)
+      dlogits_NxE[n * E + top[n * K + j]] += p[n * E + top[n * K + j]] * dp[j];
   }
   Tensor dh_RxF = Tensor::zeros({R, F}), dz_Rx2F = Tensor::zeros({R, 2 * F});
   Tensor dxg_RxD = Tensor::zeros({R, D});
@@ -141,18 +141,30 @@ VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const Va
 
   auto s = std::make_shared<MoeSaved>();
   const int64_t R = N * K;
-  *s = MoeSaved{N, D, E, F, K, Tensor::empty({N, E}), Tensor::empty({R, D}),
-                Tensor::empty({R, 2 * F}), Tensor::empty({R, F}), Tensor::empty({R, D}),
-                IntTensor::empty({N, K}), {}, {}};
+  *s = MoeSaved{N,
+                D,
+                E,
+                F,
+                K,
+                Tensor::empty({N, E}),
+                Tensor::empty({R, D}),
+                Tensor::empty({R, 2 * F}),
+                Tensor::empty({R, F}),
+                Tensor::empty({R, D}),
+                IntTensor::empty({N, K}),
+                {},
+                {}};
   VarP y = make_var(Tensor::empty({N, D}), tape.needs_grad(x_NxD, logits_NxE, w1, b1, w2, b2));
-  moe_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(),
-              w1->value.data(), b1->value.data(), w2->value.data(), b2->value.data());
+  moe_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), w1->value.data(),
+              b1->value.data(), w2->value.data(), b2->value.data());
   counts_E.assign(E, 0);
   for (int64_t e = 0; e < E; ++e) counts_E[e] = s->start[e + 1] - s->start[e];
   if (y->requires_grad)
     tape.record([=] {
       if (!y->has_grad()) return;
-      auto grad_of = [](const VarP& v) { return v->requires_grad ? v->grad_or_zeros().data() : nullptr; };
+      auto grad_of = [](const VarP& v) {
+        return v->requires_grad ? v->grad_or_zeros().data() : nullptr;
+      };
       moe_backward(grad_of(x_NxD), grad_of(logits_NxE), grad_of(w1), grad_of(b1), grad_of(w2),
                    grad_of(b2), y->grad.data(), *s, w1->value.data(), w2->value.data());
     });

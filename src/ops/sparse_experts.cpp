@@ -93,9 +93,9 @@ void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, co
 // row traffic is what bounds this op.
 void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, float* dwout_PxExD,
                              const float* dy_NxD, const float* h_NxCxK, const float* x_NxD,
-                             const float* s_NxCxK, const int32_t* idx_NxCxK,
-                             const float* win_PxExD, const float* wout_PxExD,
-                             const SparseExpertsDims& m, Activation act, ExpertGate gate) {
+                             const float* s_NxCxK, const int32_t* idx_NxCxK, const float* win_PxExD,
+                             const float* wout_PxExD, const SparseExpertsDims& m, Activation act,
+                             ExpertGate gate) {
   const int64_t D = m.D, K = m.K, CK = m.C * K, n_entries = m.N * CK;
   const bool peer = gate == ExpertGate::softmax_post_activation;
   // peer's mixing weights p = softmax_k(s) per (token, channel).
@@ -171,8 +171,8 @@ void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, 
 }
 
 VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
-                    const IntTensor& idx_NxCxK, const VarP& w_in, const VarP& w_out,
-                    Activation act, ExpertGate gate) {
+                    const IntTensor& idx_NxCxK, const VarP& w_in, const VarP& w_out, Activation act,
+                    ExpertGate gate) {
   const Shape& ss = scores_NxCxK->value.shape();
   SG_CHECK(ss.size() == 3, "sparse_experts: scores have shape ", shape_str(ss),
            ", expected [N, C, K]");
@@ -192,13 +192,14 @@ VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
 
   VarP y = make_var(Tensor::empty({N, D}), tape.needs_grad(x_NxD, scores_NxCxK, w_in, w_out));
   Tensor h = Tensor::empty({N, C, K});
-  sparse_experts_forward(y->value.data(), h.data(), x_NxD->value.data(),
-                         scores_NxCxK->value.data(), idx, wi.data(), w_out->value.data(), m, act,
-                         gate);
+  sparse_experts_forward(y->value.data(), h.data(), x_NxD->value.data(), scores_NxCxK->value.data(),
+                         idx, wi.data(), w_out->value.data(), m, act, gate);
   if (y->requires_grad)
     tape.record([=] {
       if (!y->has_grad()) return;
-      auto grad_of = [](const VarP& v) { return v->requires_grad ? v->grad_or_zeros().data() : nullptr; };
+      auto grad_of = [](const VarP& v) {
+        return v->requires_grad ? v->grad_or_zeros().data() : nullptr;
+      };
       sparse_experts_backward(grad_of(x_NxD), grad_of(scores_NxCxK), grad_of(w_in), grad_of(w_out),
                               y->grad.data(), h.data(), x_NxD->value.data(),
                               scores_NxCxK->value.data(), idx_NxCxK.data(), w_in->value.data(),

@@ -29,13 +29,13 @@ void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, co
 // thread count: each token's and each table row's sum runs in a fixed order.
 void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, float* dwout_PxExD,
                              const float* dy_NxD, const float* h_NxCxK, const float* x_NxD,
-                             const float* s_NxCxK, const int32_t* idx_NxCxK,
-                             const float* win_PxExD, const float* wout_PxExD,
-                             const SparseExpertsDims& dims, Activation act, ExpertGate gate);
+                             const float* s_NxCxK, const int32_t* idx_NxCxK, const float* win_PxExD,
+                             const float* wout_PxExD, const SparseExpertsDims& dims, Activation act,
+                             ExpertGate gate);
 
 // Autograd op: x [N, D], scores [N, C, K], idx [N, C, K], w_in/w_out [C, E, D] or [E, D].
 VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
-                    const IntTensor& idx_NxCxK, const VarP& w_in, const VarP& w_out,
-                    Activation act, ExpertGate gate);
+                    const IntTensor& idx_NxCxK, const VarP& w_in, const VarP& w_out, Activation act,
+                    ExpertGate gate);
 
 }  // namespace sg

@@ -80,7 +80,8 @@ inline std::vector<std::vector<Pick>> route_ref(const std::string& type, const P
       std::vector<Pick> cand;
       for (int64_t a = 0; a < nk; ++a)
         for (int64_t b = 0; b < nk; ++b)
-          cand.push_back({sub[c * nk + a] + sub[C * nk + c * nk + b], static_cast<int>(a * nk + b)});
+          cand.push_back(
+              {sub[c * nk + a] + sub[C * nk + c * nk + b], static_cast<int>(a * nk + b)});
       out[c] = topk_ref(cand, s.K, m);
     }
   };
@@ -88,7 +89,8 @@ inline std::vector<std::vector<Pick>> route_ref(const std::string& type, const P
     Vec sim(G * M, 0.0);  // sim[g, j] = scale * <q[g], keys[g, j]>
     for (int64_t g = 0; g < G; ++g)
       for (int64_t j = 0; j < M; ++j)
-        for (int64_t d = 0; d < Kd; ++d) sim[g * M + j] += scale * q[g * Kd + d] * keys[(g * M + j) * Kd + d];
+        for (int64_t d = 0; d < Kd; ++d)
+          sim[g * M + j] += scale * q[g * Kd + d] * keys[(g * M + j) * Kd + d];
     return sim;
   };
   auto plain = [&](const Vec& logits) {  // [C, E]
@@ -152,7 +154,8 @@ inline Vec peer_ref(const Params& P, const Vec& x, int64_t N, const SparseDims& 
       for (const Pick& p : picks[c]) total += std::exp(p.score);
       for (const Pick& p : picks[c]) {
         const int64_t row = p.idx * D;
-        const double z = std::exp(p.score) / total * act_ref("gelu", dotd(&x[n * D], &win[row], D), m);
+        const double z =
+            std::exp(p.score) / total * act_ref("gelu", dotd(&x[n * D], &win[row], D), m);
         for (int64_t d = 0; d < D; ++d) y[n * D + d] += z * wout[row + d];
       }
     }
@@ -214,8 +217,8 @@ inline Vec moe_ref(const Params& P, const Vec& x, int64_t N, int64_t D, int64_t 
     for (const Pick& p : topk_ref(cand, K, m)) {
       const double w = std::exp(p.score - mx) / total;
       const Vec o = glu_block_ref(P.at("experts.w1.weight"), P.at("experts.w1.bias"),
-                                  P.at("experts.w2.weight"), P.at("experts.w2.bias"), &x[n * D],
-                                  D, F, p.idx, m);
+                                  P.at("experts.w2.weight"), P.at("experts.w2.bias"), &x[n * D], D,
+                                  F, p.idx, m);
       for (int64_t d = 0; d < D; ++d) y[n * D + d] += w * o[d];
     }
   }

@@ -45,7 +45,8 @@ TEST_CASE("ffw params: names and shapes follow spec §7 for every type") {
   f.d_key = 4;
   const int64_t D = 5;
   f.type = "mlp";
-  CHECK(names_of(f, D) == Names{{"layers.1.ffn.w1.weight", {9, 5}}, {"layers.1.ffn.w2.weight", {5, 9}}});
+  CHECK(names_of(f, D) ==
+        Names{{"layers.1.ffn.w1.weight", {9, 5}}, {"layers.1.ffn.w2.weight", {5, 9}}});
   f.type = "swiglu";
   CHECK(names_of(f, D) == Names{{"layers.1.ffn.w1.weight", {18, 5}},
                                 {"layers.1.ffn.w1.bias", {18}},

@@ -7,13 +7,17 @@ using namespace sg;
 using namespace sg::test;
 
 TEST_CASE("product_topk_row: equals brute-force top-K over all nk*nk sums, ties included") {
-  for (const auto& [nk, K] : std::vector<std::pair<int64_t, int64_t>>{{3, 2}, {5, 4}, {7, 3}, {32, 8}})
+  // nk up to 64 takes the vectorised half top-K, 65 the generic one.
+  const std::vector<std::pair<int64_t, int64_t>> sizes{{3, 2},  {5, 4},  {7, 3}, {17, 16},
+                                                       {32, 8}, {64, 8}, {65, 5}};
+  for (const auto& [nk, K] : sizes)
     for (uint32_t seed = 0; seed < 20; ++seed) {
       CAPTURE(nk);
       CAPTURE(seed);
       // Odd seeds draw from {0, 1, 2}: many exact ties, which must go to the lower index.
       Vec v = random_vec(2 * nk, seed);
-      if (seed % 2) for (double& x : v) x = std::floor((x + 1) * 1.5);
+      if (seed % 2)
+        for (double& x : v) x = std::floor((x + 1) * 1.5);
       const Tensor s = to_tensor({2 * nk}, v);
       std::vector<float> vals(K);
       std::vector<int32_t> idx(K);
@@ -40,7 +44,8 @@ SparseDims dims_for(const std::string& type) {
 
 }  // namespace
 
-TEST_CASE("routers: scores and indices match brute force; score gradients match finite differences") {
+TEST_CASE(
+    "routers: scores and indices match brute force; score gradients match finite differences") {
   const int64_t N = 6;
   for (const std::string type : {"product_dense", "product_key_value", "key_value", "dense"}) {
     CAPTURE(type);
@@ -74,7 +79,8 @@ TEST_CASE("routers: scores and indices match brute force; score gradients match 
       VarP xv = make_var(xt, true);
       Routing r = router->route(tape, xv);
       REQUIRE(r.idx_NxCxK.shape() == Shape{N, s.C, s.K});
-      CHECK(std::vector<int>(r.idx_NxCxK.data(), r.idx_NxCxK.data() + r.idx_NxCxK.numel()) == want_idx);
+      CHECK(std::vector<int>(r.idx_NxCxK.data(), r.idx_NxCxK.data() + r.idx_NxCxK.numel()) ==
+            want_idx);
       // Two chained fp32 matmuls of length <= 7 with O(1) terms: roundoff ~1e-6.
       check_close(r.scores_NxCxK->value, want, 1e-4, 1e-5, "scores");
 
@@ -90,7 +96,13 @@ TEST_CASE("routers: scores and indices match brute force; score gradients match 
       check_close(xv->grad, fd_grad([&](const Vec& v) { return loss(P, v); }, x), 1e-4, 1e-5, "dx");
       for (const auto& p : ps.all()) {
         const std::string key = p.name.substr(4);
-        const Vec g = fd_grad([&](const Vec& v) { Params Q = P; Q[key] = v; return loss(Q, x); }, P[key]);
+        const Vec g = fd_grad(
+            [&](const Vec& v) {
+              Params Q = P;
+              Q[key] = v;
+              return loss(Q, x);
+            },
+            P[key]);
         check_close(p.var->grad, g, 1e-4, 1e-5, p.name.c_str());
       }
       // Pick counts of this forward: every (token, channel) contributes K picks.

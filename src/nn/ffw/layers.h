@@ -13,7 +13,8 @@ std::unique_ptr<FeedForward> make_swiglu(const FfwConfig& cfg, int64_t d_model,
 std::unique_ptr<FeedForward> make_moe(const FfwConfig& cfg, int64_t d_model,
                                       const std::string& prefix, ParamStore& params, uint64_t seed);
 std::unique_ptr<FeedForward> make_peer(const FfwConfig& cfg, int64_t d_model,
-                                       const std::string& prefix, ParamStore& params, uint64_t seed);
+                                       const std::string& prefix, ParamStore& params,
+                                       uint64_t seed);
 std::unique_ptr<FeedForward> make_sgatlin(const FfwConfig& cfg, int64_t d_model,
                                           const std::string& prefix, ParamStore& params,
                                           uint64_t seed);

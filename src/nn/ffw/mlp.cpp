@@ -31,7 +31,8 @@ class Mlp : public FeedForward {
 }  // namespace
 
 std::unique_ptr<FeedForward> make_mlp(const FfwConfig& cfg, int64_t d_model,
-                                      const std::string& prefix, ParamStore& params, uint64_t seed) {
+                                      const std::string& prefix, ParamStore& params,
+                                      uint64_t seed) {
   return std::make_unique<Mlp>(cfg, d_model, prefix, params, seed);
 }
 

@@ -41,7 +41,8 @@ class Moe : public FeedForward {
 }  // namespace
 
 std::unique_ptr<FeedForward> make_moe(const FfwConfig& cfg, int64_t d_model,
-                                      const std::string& prefix, ParamStore& params, uint64_t seed) {
+                                      const std::string& prefix, ParamStore& params,
+                                      uint64_t seed) {
   return std::make_unique<Moe>(cfg, d_model, prefix, params, seed);
 }
 

@@ -40,8 +40,8 @@ class ProductKeyValueRouter : public Router {
 }  // namespace
 
 std::unique_ptr<Router> make_product_key_value_router(const RouterDims& dims,
-                                                      const std::string& prefix,
-                                                      ParamStore& params, uint64_t seed) {
+                                                      const std::string& prefix, ParamStore& params,
+                                                      uint64_t seed) {
   return std::make_unique<ProductKeyValueRouter>(dims, prefix, params, seed);
 }
 

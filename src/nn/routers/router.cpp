@@ -16,9 +16,8 @@
 namespace sg {
 
 Routing Router::route(Tape& tape, const VarP& x_NxD) {
-  SG_CHECK(x_NxD->value.rank() == 2 && x_NxD->value.dim(1) == dims_.d_model,
-           "router: x has shape ", shape_str(x_NxD->value.shape()), ", expected [N, ",
-           dims_.d_model, "]");
+  SG_CHECK(x_NxD->value.rank() == 2 && x_NxD->value.dim(1) == dims_.d_model, "router: x has shape ",
+           shape_str(x_NxD->value.shape()), ", expected [N, ", dims_.d_model, "]");
   Routing r = compute(tape, x_NxD);
   const int64_t E = dims_.n_neurons, C = dims_.n_channels, K = dims_.knn;
   counts_.assign(static_cast<size_t>(C * E), 0);
@@ -31,13 +30,12 @@ Routing Router::route(Tape& tape, const VarP& x_NxD) {
 
 std::unique_ptr<Router> make_router(const std::string& type, const RouterDims& dims,
                                     const std::string& prefix, ParamStore& params, uint64_t seed) {
-  SG_CHECK(dims.knn >= 1 && dims.n_channels >= 1 && dims.d_key >= 1 && dims.n_neurons >= 1,
-           prefix, ": router ", type, " needs knn, n_channels, d_key, d_ffw >= 1 (got knn ",
-           dims.knn, ", n_channels ", dims.n_channels, ", d_key ", dims.d_key, ", d_ffw ",
-           dims.n_neurons, ")");
+  SG_CHECK(dims.knn >= 1 && dims.n_channels >= 1 && dims.d_key >= 1 && dims.n_neurons >= 1, prefix,
+           ": router ", type, " needs knn, n_channels, d_key, d_ffw >= 1 (got knn ", dims.knn,
+           ", n_channels ", dims.n_channels, ", d_key ", dims.d_key, ", d_ffw ", dims.n_neurons,
+           ")");
   if (type == "product_dense") return make_product_dense_router(dims, prefix, params, seed);
-  if (type == "product_key_value")
-    return make_product_key_value_router(dims, prefix, params, seed);
+  if (type == "product_key_value") return make_product_key_value_router(dims, prefix, params, seed);
   SG_CHECK(dims.knn <= dims.n_neurons, prefix, ": router ", type, " picks knn = ", dims.knn,
            " of only d_ffw = ", dims.n_neurons, " neurons");
   if (type == "key_value") return make_key_value_router(dims, prefix, params, seed);
@@ -49,10 +47,10 @@ std::unique_ptr<Router> make_router(const std::string& type, const RouterDims& d
 int64_t product_side(const RouterDims& dims, const std::string& who) {
   const int64_t E = dims.n_neurons;
   int64_t nk = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(E))));
-  SG_CHECK(nk * nk == E, who, ": product router needs d_ffw (neurons N) to be a perfect square, got ",
-           E);
-  SG_CHECK(dims.knn < nk, who, ": product router needs knn < sqrt(N) = ", nk, ", got knn = ",
-           dims.knn);
+  SG_CHECK(nk * nk == E, who,
+           ": product router needs d_ffw (neurons N) to be a perfect square, got ", E);
+  SG_CHECK(dims.knn < nk, who, ": product router needs knn < sqrt(N) = ", nk,
+           ", got knn = ", dims.knn);
   return nk;
 }
 
@@ -61,7 +59,9 @@ namespace {
 constexpr int64_t kMaxK = 64;  // bounds the on-stack half top-K buffers
 
 // (v, i) ranks before (w, j): higher score, or equal score and lower index.
-inline bool ranks_before(float v, int32_t i, float w, int32_t j) { return v > w || (v == w && i < j); }
+inline bool ranks_before(float v, int32_t i, float w, int32_t j) {
+  return v > w || (v == w && i < j);
+}
 
 // Top-K of s[0..n) ranked by (value desc, index asc), the order topk_row gives.
 // With AVX-512 and n <= 64 (every product router here: nk is a few dozen) each
@@ -83,7 +83,7 @@ void half_topk(const float* s, int64_t n, int64_t K, float* vals_K1, int32_t* id
       int rank = 0;
       for (int q = 0; q < nq; ++q) {
         const int64_t below = i - 16 * q;  // lanes with index < i rank first on ties
-        const __mmask16 lower = below >= 16 ? 0xFFFF
+        const __mmask16 lower = below >= 16  ? 0xFFFF
                                 : below <= 0 ? 0
                                              : static_cast<__mmask16>((1u << below) - 1);
         const __mmask16 gt = _mm512_mask_cmp_ps_mask(valid[q], v[q], b, _CMP_GT_OQ);
@@ -102,8 +102,8 @@ void half_topk(const float* s, int64_t n, int64_t K, float* vals_K1, int32_t* id
 
 }  // namespace
 
-void product_topk_row(const float* s1_nk, const float* s2_nk, int64_t nk, int64_t K,
-                      float* vals_K, int32_t* idx_K) {
+void product_topk_row(const float* s1_nk, const float* s2_nk, int64_t nk, int64_t K, float* vals_K,
+                      int32_t* idx_K) {
   SG_CHECK(K <= kMaxK, "product_topk: knn = ", K, " exceeds the supported ", kMaxK);
   std::array<float, kMaxK + 1> v1, v2;  // + 1: half_topk's scratch slot
   std::array<int32_t, kMaxK + 1> i1, i2;
@@ -144,7 +144,8 @@ Routing topk_route(Tape& tape, const VarP& logits_NxCE, int64_t C, int64_t K) {
   float* s = r.scores_NxCxK->value.data();
   int32_t* idx = r.idx_NxCxK.data();
 #pragma omp parallel for schedule(static)
-  for (int64_t row = 0; row < rows; ++row) topk_row(l.data() + row * E, E, K, s + row * K, idx + row * K);
+  for (int64_t row = 0; row < rows; ++row)
+    topk_row(l.data() + row * E, E, K, s + row * K, idx + row * K);
   VarP scores = r.scores_NxCxK;
   IntTensor picked = r.idx_NxCxK;
   if (scores->requires_grad)
@@ -233,8 +234,8 @@ VarP key_similarity(Tape& tape, const VarP& q_NxGKd, const VarP& keys_GxMxKd, fl
           for (int64_t d = 0; d < Kd; ++d) dqg[n * Kd + d] = 0;
           for (int64_t m = 0; m < M; ++m) dsg[n * M + m] = scale * dsim[n * G * M + g * M + m];
         }
-        linear_backward(dq ? dqg.data() : nullptr, dkeys ? dkeys + g * M * Kd : nullptr,
-                        dsg.data(), qg.data(), keys_GxMxKd->value.data() + g * M * Kd, N, Kd, M);
+        linear_backward(dq ? dqg.data() : nullptr, dkeys ? dkeys + g * M * Kd : nullptr, dsg.data(),
+                        qg.data(), keys_GxMxKd->value.data() + g * M * Kd, N, Kd, M);
         if (!dq) continue;
 #pragma omp parallel for schedule(static)
         for (int64_t n = 0; n < N; ++n)

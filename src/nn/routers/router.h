@@ -19,8 +19,8 @@ struct RouterDims {
 };
 
 struct Routing {
-  VarP scores_NxCxK;     // raw scores; gradients flow back into the router parameters
-  IntTensor idx_NxCxK;   // neuron ids in [0, E), no gradient
+  VarP scores_NxCxK;    // raw scores; gradients flow back into the router parameters
+  IntTensor idx_NxCxK;  // neuron ids in [0, E), no gradient
 };
 
 class Router {
@@ -48,8 +48,8 @@ std::unique_ptr<Router> make_router(const std::string& type, const RouterDims& d
 std::unique_ptr<Router> make_product_dense_router(const RouterDims& dims, const std::string& prefix,
                                                   ParamStore& params, uint64_t seed);
 std::unique_ptr<Router> make_product_key_value_router(const RouterDims& dims,
-                                                      const std::string& prefix,
-                                                      ParamStore& params, uint64_t seed);
+                                                      const std::string& prefix, ParamStore& params,
+                                                      uint64_t seed);
 std::unique_ptr<Router> make_key_value_router(const RouterDims& dims, const std::string& prefix,
                                               ParamStore& params, uint64_t seed);
 std::unique_ptr<Router> make_dense_router(const RouterDims& dims, const std::string& prefix,
@@ -64,8 +64,8 @@ int64_t product_side(const RouterDims& dims, const std::string& who);
 // Top-K of s1[a] + s2[b] over all nk*nk pairs, index a*nk + b, via the K*K candidates
 // from the top-K of each half; ties toward the lower index. Exact: a pair outside the
 // candidates is dominated by K candidates.
-void product_topk_row(const float* s1_nk, const float* s2_nk, int64_t nk, int64_t K,
-                      float* vals_K, int32_t* idx_K);
+void product_topk_row(const float* s1_nk, const float* s2_nk, int64_t nk, int64_t K, float* vals_K,
+                      int32_t* idx_K);
 
 // logits [N, C*E] viewed [N, C, E] -> top-K per (token, channel); d scores scatter
 // back into the picked logits.
