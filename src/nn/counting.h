@@ -8,6 +8,8 @@
 namespace sg {
 
 int64_t ffw_flops_per_token(const FfwConfig& f, int64_t d_model);
+// Parameters of one feedforward layer (all its tensors, router included).
+int64_t ffw_n_params(const FfwConfig& f, int64_t d_model);
 // n_layers * (attention + ffw) per sequence of T tokens; embedding and logits excluded.
 int64_t fwd_flops_per_sequence(const ModelConfig& m, int64_t T);
 int64_t n_params(const ModelConfig& m);

@@ -1,0 +1,174 @@
+// Legend: N tokens, D d_model, E experts, F hidden width, K experts per token,
+// R = N*K routed rows, grouped by expert (expert e owns rows [start[e], start[e+1])).
+#include "ops/moe_experts.h"
+
+#include <cmath>
+
+#include "ops/bias.h"
+#include "ops/glu.h"
+#include "ops/linear.h"
+#include "ops/topk.h"
+
+namespace sg {
+
+namespace {
+
+// Everything backward needs; filled by the forward.
+struct MoeSaved {
+  int64_t N, D, E, F, K;
+  Tensor probs_NxE, xg_RxD, z_Rx2F, h_RxF, o_RxD;
+  IntTensor top_NxK;           // picked experts per token, best first
+  std::vector<int64_t> start;  // [E + 1] row offsets per expert
+  std::vector<int64_t> pos;    // [N*K] grouped row of (token n, slot j)
+};
+
+void moe_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* logits_NxE,
+                 const float* w1, const float* b1, const float* w2, const float* b2) {
+  const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K;
+  float* p = s.probs_NxE.data();
+  int32_t* top = s.top_NxK.data();
+  std::vector<float> topv(N * K);
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* l = logits_NxE + n * E;
+    float mx = l[0], sum = 0;
+    for (int64_t e = 1; e < E; ++e) mx = std::max(mx, l[e]);
+    for (int64_t e = 0; e < E; ++e) sum += (p[n * E + e] = std::exp(l[e] - mx));
+    for (int64_t e = 0; e < E; ++e) p[n * E + e] /= sum;
+    topk_row(l, E, K, topv.data() + n * K, top + n * K);
+  }
+  // Counting sort of (n, j) by expert keeps tokens in order within an expert.
+  s.start.assign(E + 1, 0);
+  s.pos.resize(N * K);
+  for (int64_t i = 0; i < N * K; ++i) ++s.start[top[i] + 1];
+  for (int64_t e = 0; e < E; ++e) s.start[e + 1] += s.start[e];
+  std::vector<int64_t> fill(s.start.begin(), s.start.end() - 1);
+  for (int64_t i = 0; i < N * K; ++i) s.pos[i] = fill[top[i]]++;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < N * K; ++i)
+    for (int64_t d = 0; d < D; ++d) s.xg_RxD[s.pos[i] * D + d] = x_NxD[(i / K) * D + d];
+  for (int64_t e = 0; e < E; ++e) {
+    const int64_t r0 = s.start[e], ne = s.start[e + 1] - r0;
+    if (ne == 0) continue;
+    float *z = s.z_Rx2F.data() + r0 * 2 * F, *h = s.h_RxF.data() + r0 * F,
+          *o = s.o_RxD.data() + r0 * D;
+    linear_forward(z, s.xg_RxD.data() + r0 * D, w1 + e * 2 * F * D, ne, D, 2 * F);
+    bias_forward(z, z, b1 + e * 2 * F, ne, 2 * F);
+    glu_forward(h, z, ne, F);
+    linear_forward(o, h, w2 + e * D * F, ne, F, D);
+    bias_forward(o, o, b2 + e * D, ne, D);
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    float* y = y_NxD + n * D;
+    for (int64_t d = 0; d < D; ++d) y[d] = 0;
+    for (int64_t j = 0; j < K; ++j) {
+      const float w = p[n * E + top[n * K + j]];
+      const float* o = s.o_RxD.data() + s.pos[n * K + j] * D;
+      for (int64_t d = 0; d < D; ++d) y[d] += w * o[d];
+    }
+  }
+}
+
+// Accumulates into any non-null gradient.
+void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, float* dw2, float* db2,
+                  const float* dy_NxD, const MoeSaved& s, const float* w1, const float* w2) {
+  const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K, R = N * K;
+  const float* p = s.probs_NxE.data();
+  const int32_t* top = s.top_NxK.data();
+  Tensor do_RxD = Tensor::empty({R, D});
+  // Mixing weights: y = sum_j p_{e_j} o_j, so dp_{e_j} = <dy, o_j> and through the
+  // softmax dlogit_e = p_e (dp_e - sum_j p_{e_j} dp_{e_j}) (dp is zero off the top-K).
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* dy = dy_NxD + n * D;
+    float pdp = 0;
+    std::vector<float> dp(K);
+    for (int64_t j = 0; j < K; ++j) {
+      const int64_t r = s.pos[n * K + j];
+      const float w = p[n * E + top[n * K + j]];
+      float acc = 0;
+      for (int64_t d = 0; d < D; ++d) {
+        acc += dy[d] * s.o_RxD[r * D + d];
+        do_RxD[r * D + d] = w * dy[d];
+      }
+      dp[j] = acc;
+      pdp += w * acc;
+    }
+    if (!dlogits_NxE) continue;
+    for (int64_t e = 0; e < E; ++e) dlogits_NxE[n * E + e] -= p[n * E + e] * pdp;
+    for (int64_t j = 0; j < K; ++j)
+      dlogits_NxE[n * E + top[n * K + j]] += p[n * E + top[n * K + j]] * dp[j];
+  }
+  Tensor dh_RxF = Tensor::zeros({R, F}), dz_Rx2F = Tensor::zeros({R, 2 * F});
+  Tensor dxg_RxD = Tensor::zeros({R, D});
+  for (int64_t e = 0; e < E; ++e) {
+    const int64_t r0 = s.start[e], ne = s.start[e + 1] - r0;
+    if (ne == 0) continue;
+    const float* dout = do_RxD.data() + r0 * D;
+    float *dh = dh_RxF.data() + r0 * F, *dz = dz_Rx2F.data() + r0 * 2 * F;
+    if (db2) bias_backward(db2 + e * D, dout, ne, D);
+    linear_backward(dh, dw2 ? dw2 + e * D * F : nullptr, dout, s.h_RxF.data() + r0 * F,
+                    w2 + e * D * F, ne, F, D);
+    glu_backward(dz, dh, s.z_Rx2F.data() + r0 * 2 * F, ne, F);
+    if (db1) bias_backward(db1 + e * 2 * F, dz, ne, 2 * F);
+    linear_backward(dx_NxD ? dxg_RxD.data() + r0 * D : nullptr, dw1 ? dw1 + e * 2 * F * D : nullptr,
+                    dz, s.xg_RxD.data() + r0 * D, w1 + e * 2 * F * D, ne, D, 2 * F);
+  }
+  if (!dx_NxD) return;
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t j = 0; j < K; ++j)
+      for (int64_t d = 0; d < D; ++d) dx_NxD[n * D + d] += dxg_RxD[s.pos[n * K + j] * D + d];
+}
+
+}  // namespace
+
+VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const VarP& w1,
+                 const VarP& b1, const VarP& w2, const VarP& b2, int64_t K,
+                 std::vector<int64_t>& counts_E) {
+  SG_CHECK(w1->value.rank() == 3, "moe_experts: w1 has shape ", shape_str(w1->value.shape()),
+           ", expected [E, 2F, D]");
+  const int64_t E = w1->value.dim(0), F = w1->value.dim(1) / 2, D = w1->value.dim(2);
+  const int64_t N = x_NxD->value.dim(0);
+  check_shape("moe_experts", "x", x_NxD->value.shape(), {N, D});
+  check_shape("moe_experts", "logits", logits_NxE->value.shape(), {N, E});
+  check_shape("moe_experts", "w1", w1->value.shape(), {E, 2 * F, D});
+  check_shape("moe_experts", "b1", b1->value.shape(), {E, 2 * F});
+  check_shape("moe_experts", "w2", w2->value.shape(), {E, D, F});
+  check_shape("moe_experts", "b2", b2->value.shape(), {E, D});
+  SG_CHECK(1 <= K && K <= E, "moe_experts: knn = ", K, " must be in [1, ", E, "]");
+
+  auto s = std::make_shared<MoeSaved>();
+  const int64_t R = N * K;
+  *s = MoeSaved{N,
+                D,
+                E,
+                F,
+                K,
+                Tensor::empty({N, E}),
+                Tensor::empty({R, D}),
+                Tensor::empty({R, 2 * F}),
+                Tensor::empty({R, F}),
+                Tensor::empty({R, D}),
+                IntTensor::empty({N, K}),
+                {},
+                {}};
+  VarP y = make_var(Tensor::empty({N, D}), tape.needs_grad(x_NxD, logits_NxE, w1, b1, w2, b2));
+  moe_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), w1->value.data(),
+              b1->value.data(), w2->value.data(), b2->value.data());
+  counts_E.assign(E, 0);
+  for (int64_t e = 0; e < E; ++e) counts_E[e] = s->start[e + 1] - s->start[e];
+  if (y->requires_grad)
+    tape.record([=] {
+      if (!y->has_grad()) return;
+      auto grad_of = [](const VarP& v) {
+        return v->requires_grad ? v->grad_or_zeros().data() : nullptr;
+      };
+      moe_backward(grad_of(x_NxD), grad_of(logits_NxE), grad_of(w1), grad_of(b1), grad_of(w2),
+                   grad_of(b2), y->grad.data(), *s, w1->value.data(), w2->value.data());
+    });
+  return y;
+}
+
+}  // namespace sg

@@ -1,0 +1,275 @@
+// Legend: N tokens, D d_model, C channels, K picks per channel, E neurons per table,
+// P tables; a "row" is one neuron's vector w[t, i, :] of length D.
+#include "ops/sparse_experts.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace sg {
+
+namespace {
+
+// 64 independent partial sums (four 16-wide vectors) hide the FMA latency that a
+// single running sum would serialise; the fixed combine order keeps it deterministic.
+inline float dot(const float* a, const float* b, int64_t D) {
+  constexpr int64_t W = 64;
+  float acc[W] = {};
+  int64_t d = 0;
+  for (; d + W <= D; d += W)
+#pragma omp simd
+    for (int64_t j = 0; j < W; ++j) acc[j] += a[d + j] * b[d + j];
+  for (; d < D; ++d) acc[d % W] += a[d] * b[d];
+  for (int64_t w = W / 2; w > 0; w /= 2)
+#pragma omp simd
+    for (int64_t j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
+inline void axpy(float* y, float a, const float* x, int64_t D) {
+#pragma omp simd
+  for (int64_t d = 0; d < D; ++d) y[d] += a * x[d];
+}
+
+// The per-token rows each entry gathers are not contiguous from one entry to the
+// next; prefetching the next entry's rows overlaps those misses with the math.
+inline void prefetch_row(const float* row, int64_t D) {
+  for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(row + d);
+}
+
+// Table row of entry e = (n*C + c)*K + k.
+inline int64_t row_of(const SparseExpertsDims& m, const int32_t* idx, int64_t e) {
+  const int64_t c = (e / m.K) % m.C;
+  return (m.P == 1 ? 0 : c) * m.E + idx[e];
+}
+
+// Stable softmax of s[0..K) into p.
+inline void softmax_k(const float* s, float* p, int64_t K) {
+  float mx = s[0];
+  for (int64_t k = 1; k < K; ++k) mx = std::max(mx, s[k]);
+  float sum = 0;
+  for (int64_t k = 0; k < K; ++k) sum += (p[k] = std::exp(s[k] - mx));
+  for (int64_t k = 0; k < K; ++k) p[k] /= sum;
+}
+
+// peer's mixing weights p = softmax_k(s) per (token, channel); empty for sgatlin.
+std::vector<float> mixing_weights(const float* s_NxCxK, const SparseExpertsDims& m,
+                                  ExpertGate gate) {
+  if (gate != ExpertGate::softmax_post_activation) return {};
+  std::vector<float> p(m.N * m.C * m.K);
+#pragma omp parallel for schedule(static)
+  for (int64_t nc = 0; nc < m.N * m.C; ++nc)
+    softmax_k(s_NxCxK + nc * m.K, p.data() + nc * m.K, m.K);
+  return p;
+}
+
+// z = act(s h) (sgatlin) or p act(h) (peer) and dL/dh given dL/dz.
+struct GateOut {
+  float z, dh;
+};
+inline GateOut gate_entry(ExpertGate gate, Activation act, float s, float p, float h, float dz) {
+  if (gate == ExpertGate::pre_activation) {
+    const float a = s * h;
+    return {act_forward(act, a), dz * act_grad(act, a) * s};
+  }
+  return {p * act_forward(act, h), dz * p * act_grad(act, h)};
+}
+
+// Rows [first, last) of thread t of T: contiguous, split so each thread gets about
+// the same number of entries (pick counts are uneven), fixed for a fixed T.
+std::pair<int64_t, int64_t> thread_rows(const RowGroups& g, int t, int T) {
+  const int64_t n_entries = static_cast<int64_t>(g.order.size());
+  auto first_row = [&](int u) {
+    const int64_t target = n_entries * u / T;
+    return static_cast<int64_t>(std::lower_bound(g.start.begin(), g.start.end() - 1, target) -
+                                g.start.begin());
+  };
+  return {t == 0 ? 0 : first_row(t),
+          t == T - 1 ? static_cast<int64_t>(g.start.size()) - 1 : first_row(t + 1)};
+}
+
+// out[i] (+)= sum over the team's partials in thread order.
+void sum_partials(float* out, const Tensor& partials, int team, int64_t n, bool accumulate) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float acc = accumulate ? out[i] : 0.0f;
+    for (int t = 0; t < team; ++t) acc += partials[t * n + i];
+    out[i] = acc;
+  }
+}
+
+}  // namespace
+
+RowGroups group_by_row(const int32_t* idx_NxCxK, const SparseExpertsDims& m) {
+  // Counting sort with per-thread histograms over contiguous entry ranges; thread t's
+  // entries of a row go after those of threads < t, so rows list entries ascending.
+  const int64_t n_entries = m.N * m.C * m.K, n_rows = m.P * m.E;
+  RowGroups g;
+  g.start.assign(n_rows + 1, 0);
+  g.order.resize(n_entries);
+  const int T = omp_get_max_threads();
+  std::vector<int64_t> counts(static_cast<size_t>(T) * n_rows, 0);
+  int team = 1;
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+#pragma omp single
+    team = nt;
+    int64_t* mine = counts.data() + t * n_rows;
+    const int64_t e0 = n_entries * t / nt, e1 = n_entries * (t + 1) / nt;
+    for (int64_t e = e0; e < e1; ++e) ++mine[row_of(m, idx_NxCxK, e)];
+#pragma omp barrier
+#pragma omp single
+    {
+      int64_t offset = 0;  // turn counts into each thread's write offset per row
+      for (int64_t r = 0; r < n_rows; ++r) {
+        g.start[r] = offset;
+        for (int u = 0; u < team; ++u) {
+          const int64_t c = counts[u * n_rows + r];
+          counts[u * n_rows + r] = offset;
+          offset += c;
+        }
+      }
+      g.start[n_rows] = offset;
+    }
+    for (int64_t e = e0; e < e1; ++e) g.order[mine[row_of(m, idx_NxCxK, e)]++] = e;
+  }
+  return g;
+}
+
+void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, const float* s_NxCxK,
+                            const RowGroups& g, const float* win_PxExD, const float* wout_PxExD,
+                            const SparseExpertsDims& m, Activation act, ExpertGate gate) {
+  const int64_t D = m.D, CK = m.C * m.K, ND = m.N * D;
+  const std::vector<float> p = mixing_weights(s_NxCxK, m, gate);
+  Tensor partials = Tensor::empty({omp_get_max_threads(), m.N, D});
+  int team = 1;
+#pragma omp parallel
+  {
+    const int T = omp_get_num_threads(), t = omp_get_thread_num();
+#pragma omp single
+    team = T;
+    float* acc = partials.data() + t * ND;
+    std::fill(acc, acc + ND, 0.0f);
+    const auto [r0, r1] = thread_rows(g, t, T);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float *win = win_PxExD + r * D, *wout = wout_PxExD + r * D;
+      for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
+        const int64_t e = g.order[j], n = e / CK;
+        if (j + 1 < g.start[r1]) {
+          prefetch_row(x_NxD + g.order[j + 1] / CK * D, D);
+          prefetch_row(acc + g.order[j + 1] / CK * D, D);
+        }
+        h_NxCxK[e] = dot(x_NxD + n * D, win, D);
+        const float z =
+            gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], 0.0f).z;
+        axpy(acc + n * D, z, wout, D);
+      }
+    }
+  }
+  sum_partials(y_NxD, partials, team, ND, false);
+}
+
+void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, float* dwout_PxExD,
+                             const float* dy_NxD, const float* h_NxCxK, const float* x_NxD,
+                             const float* s_NxCxK, const RowGroups& g, const float* win_PxExD,
+                             const float* wout_PxExD, const SparseExpertsDims& m, Activation act,
+                             ExpertGate gate) {
+  const int64_t D = m.D, K = m.K, CK = m.C * K, ND = m.N * D, n_entries = m.N * CK;
+  const std::vector<float> p = mixing_weights(s_NxCxK, m, gate);
+  std::vector<float> dz(n_entries);
+  Tensor partials = Tensor::empty({dx_NxD ? omp_get_max_threads() : 0, m.N, D});
+  int team = 1;
+
+  // 1. Rows: dz = <dy_n, w_out row>, the gate backward, the two row gradients (the
+  //    row belongs to this thread) and dx into this thread's partial.
+#pragma omp parallel
+  {
+    const int T = omp_get_num_threads(), t = omp_get_thread_num();
+#pragma omp single
+    team = T;
+    float* acc = dx_NxD ? partials.data() + t * ND : nullptr;
+    if (acc) std::fill(acc, acc + ND, 0.0f);
+    const auto [r0, r1] = thread_rows(g, t, T);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float *win = win_PxExD + r * D, *wout = wout_PxExD + r * D;
+      for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
+        const int64_t e = g.order[j], n = e / CK;
+        if (j + 1 < g.start[r1]) {
+          const int64_t next = g.order[j + 1] / CK * D;
+          prefetch_row(dy_NxD + next, D);
+          prefetch_row(x_NxD + next, D);
+          if (acc) prefetch_row(acc + next, D);
+        }
+        const float* dy = dy_NxD + n * D;
+        dz[e] = dot(dy, wout, D);
+        const GateOut o =
+            gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], dz[e]);
+        if (dwout_PxExD) axpy(dwout_PxExD + r * D, o.z, dy, D);
+        if (dwin_PxExD) axpy(dwin_PxExD + r * D, o.dh, x_NxD + n * D, D);
+        if (acc) axpy(acc + n * D, o.dh, win, D);
+      }
+    }
+  }
+  if (dx_NxD) sum_partials(dx_NxD, partials, team, ND, true);
+  if (!ds_NxCxK) return;
+
+    // 2. Score gradients per (token, channel); peer's softmax couples the K picks:
+    //    ds_k = p_k (dp_k - sum_j p_j dp_j) with dp_k = dz_k act(h_k).
+#pragma omp parallel for schedule(static)
+  for (int64_t e0 = 0; e0 < n_entries; e0 += K) {
+    const float *s = s_NxCxK + e0, *h = h_NxCxK + e0;
+    if (gate == ExpertGate::pre_activation) {
+      for (int64_t k = 0; k < K; ++k)
+        ds_NxCxK[e0 + k] += dz[e0 + k] * act_grad(act, s[k] * h[k]) * h[k];
+    } else {
+      float pdp = 0;
+      for (int64_t k = 0; k < K; ++k) pdp += p[e0 + k] * dz[e0 + k] * act_forward(act, h[k]);
+      for (int64_t k = 0; k < K; ++k)
+        ds_NxCxK[e0 + k] += p[e0 + k] * (dz[e0 + k] * act_forward(act, h[k]) - pdp);
+    }
+  }
+}
+
+VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
+                    const IntTensor& idx_NxCxK, const VarP& w_in, const VarP& w_out, Activation act,
+                    ExpertGate gate) {
+  const Shape& ss = scores_NxCxK->value.shape();
+  SG_CHECK(ss.size() == 3, "sparse_experts: scores have shape ", shape_str(ss),
+           ", expected [N, C, K]");
+  const int64_t N = ss[0], C = ss[1], K = ss[2];
+  const Tensor& wi = w_in->value;
+  SG_CHECK(wi.rank() == 2 || (wi.rank() == 3 && wi.dim(0) == C), "sparse_experts: w_in has shape ",
+           shape_str(wi.shape()), ", expected [", C, ", E, D] or [E, D]");
+  const int64_t P = wi.rank() == 3 ? C : 1, E = wi.dim(-2), D = wi.dim(-1);
+  check_shape("sparse_experts", "w_out", w_out->value.shape(), wi.shape());
+  check_shape("sparse_experts", "x", x_NxD->value.shape(), {N, D});
+  check_shape("sparse_experts", "idx", idx_NxCxK.shape(), ss);
+  const SparseExpertsDims m{N, D, C, K, E, P};
+  const int32_t* idx = idx_NxCxK.data();
+  for (int64_t e = 0; e < N * C * K; ++e)
+    SG_CHECK(0 <= idx[e] && idx[e] < E, "sparse_experts: index ", idx[e], " at entry ", e,
+             " outside [0, ", E, ")");
+
+  VarP y = make_var(Tensor::empty({N, D}), tape.needs_grad(x_NxD, scores_NxCxK, w_in, w_out));
+  Tensor h = Tensor::empty({N, C, K});
+  auto groups = std::make_shared<const RowGroups>(group_by_row(idx, m));
+  sparse_experts_forward(y->value.data(), h.data(), x_NxD->value.data(), scores_NxCxK->value.data(),
+                         *groups, wi.data(), w_out->value.data(), m, act, gate);
+  if (y->requires_grad)
+    tape.record([=] {
+      if (!y->has_grad()) return;
+      auto grad_of = [](const VarP& v) {
+        return v->requires_grad ? v->grad_or_zeros().data() : nullptr;
+      };
+      sparse_experts_backward(grad_of(x_NxD), grad_of(scores_NxCxK), grad_of(w_in), grad_of(w_out),
+                              y->grad.data(), h.data(), x_NxD->value.data(),
+                              scores_NxCxK->value.data(), *groups, w_in->value.data(),
+                              w_out->value.data(), m, act, gate);
+    });
+  return y;
+}
+
+}  // namespace sg
