@@ -1,5 +1,7 @@
 #include "ops/attention.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -127,7 +129,7 @@ TEST_CASE("attention: several row, key and head-dim tiles with Dh = 64") {
   check_attention({1, 37, 45, 2, 64}, 30, 13);
 }
 
-TEST_CASE("attention: fp32 forward and backward are bit-identical across runs") {
+TEST_CASE("attention: fp32 forward and backward are bit-identical across runs and threads") {
   const int64_t B = 2, T = 33, H = 3, Dh = 64, n = B * T * H * Dh;
   auto run = [&] {
     Tape tape;
@@ -140,8 +142,16 @@ TEST_CASE("attention: fp32 forward and backward are bit-identical across runs") 
     return std::vector<Tensor>{y->value, q->grad, k->grad, v->grad};
   };
   const auto a = run(), b = run();
-  for (size_t i = 0; i < a.size(); ++i)
+  // Each (b, h) head is computed by one thread in a fixed order, so one thread must also
+  // give the very same bits.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto c = run();
+  omp_set_num_threads(threads);
+  for (size_t i = 0; i < a.size(); ++i) {
     CHECK(std::memcmp(a[i].data(), b[i].data(), sizeof(float) * n) == 0);
+    CHECK(std::memcmp(a[i].data(), c[i].data(), sizeof(float) * n) == 0);
+  }
 }
 
 TEST_CASE("attention: only inputs that require grad receive one") {

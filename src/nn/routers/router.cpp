@@ -64,9 +64,9 @@ inline bool ranks_before(float v, int32_t i, float w, int32_t j) {
 }
 
 // Top-K of s[0..n) ranked by (value desc, index asc), the order topk_row gives.
-// With AVX-512 and n <= 64 (every product router here: nk is a few dozen) each
-// element's rank is counted with mask compares and it is stored straight at its
-// rank, branch-free; insertion sort mispredicts on nearly every insert instead.
+// With AVX-512 and n <= 64 (sgatlin's nk is a few dozen) each element's rank is
+// counted with mask compares and it is stored straight at its rank, branch-free;
+// insertion (topk_row, used for longer rows) mispredicts on nearly every insert.
 void half_topk(const float* s, int64_t n, int64_t K, float* vals_K1, int32_t* idx_K1) {
 #if defined(__AVX512F__)
   if (n <= 64) {
