@@ -111,9 +111,11 @@ TEST_CASE("transformer: a tiny model of every feedforward type overfits one batc
       adamw.step(1e-2);
       model.params().zero_grad();
     }
-    INFO(type << ": loss " << first << " -> " << last);
-    // Random targets: the first loss sits near ln V = 3.61; memorising 32 tokens drives it to ~0.
-    CHECK(std::fabs(first - std::log(37.0)) < 0.5);
+    INFO(std::string(type) << ": loss " << first << " -> " << last);
+    // At init h is RMS-normalised and E has std 1/sqrt(D), so logits have std ~1 and
+    // the expected loss on random targets is ~ln V + 1/2 = 4.11 (second-order expansion
+    // of E[logsumexp]); 32 targets give a sample spread of ~0.2.
+    CHECK(std::fabs(first - (std::log(37.0) + 0.5)) < 0.4);
     CHECK(last < 0.1);
   }
 }
