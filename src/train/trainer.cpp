@@ -123,6 +123,14 @@ void setup_run_dir(const Run& r) {
 
 }  // namespace
 
+nlohmann::json to_json(const TrainSummary& s) {
+  return {{"steps", s.steps},           {"tokens", s.tokens},
+          {"n_params", s.n_params},     {"final_train_loss", s.final_train_loss},
+          {"val_loss", s.val_loss},     {"val_accuracy", s.val_accuracy},
+          {"val_perplexity", s.val_perplexity}, {"wall_s", s.wall_s},
+          {"tokens_per_s", s.tokens_per_s}};
+}
+
 int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens) {
   const int64_t B = cfg.data.batch_size;  // sequences per optimizer step
   if (cfg.flops_budget) return steps_for_budget(*cfg.flops_budget, cfg.model, cfg.data.seq_len, B);
@@ -215,6 +223,7 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   sum.n_params = r.model.params().numel();
   sum.wall_s = r.state.elapsed_s;
   sum.tokens_per_s = sum.wall_s > 0 ? sum.tokens / sum.wall_s : 0;
+  write_file_atomic((fs::path(opt.run_dir) / "summary.json").string(), to_json(sum).dump(2) + "\n");
   return sum;
 }
 

@@ -25,6 +25,9 @@ struct TrainSummary {
 // pass over `train_tokens`.
 int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens);
 
+// Trains to the planned step count; on success writes run_dir/summary.json, which
+// marks the run as finished.
 TrainSummary train(const RunConfig& cfg, const TrainOptions& opt);
+nlohmann::json to_json(const TrainSummary& s);
 
 }  // namespace sg
