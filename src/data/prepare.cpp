@@ -10,6 +10,7 @@
 #include "data/shard.h"
 #include "data/split.h"
 #include "data/tokenizer.h"
+#include "data/unigram.h"
 #include "util/error.h"
 
 namespace sg {
@@ -105,6 +106,8 @@ nlohmann::json prepare_data(const PrepareOptions& opt) {
       {"valid",
        {{"file", "valid.bin"}, {"documents", valid.documents()}, {"tokens", valid.tokens()}}},
   };
+  m["unigram_valid_loss"] = unigram_loss(TokenShard((out / "train.bin").string()),
+                                         TokenShard((out / "valid.bin").string()));
   write_file_atomic((out / "manifest.json").string(), m.dump(2) + "\n");
   return m;
 }
