@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "ops/vexp.h"
+#include "util/profiler.h"
 
 namespace sg {
 
@@ -251,6 +252,8 @@ void attention_backward(float* dq_BxTxHxDh, float* dk_BxSxHxDh, float* dv_BxSxHx
 }
 
 VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
+  ScopedTimer timer(OpKind::attention);
+
   const Shape &qs = q->value.shape(), &ks = k->value.shape();
   SG_CHECK(qs.size() == 4 && ks.size() == 4 && ks[0] == qs[0] && ks[2] == qs[2] && ks[3] == qs[3] &&
                ks[1] >= qs[1],
@@ -264,6 +267,8 @@ VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
                     v->value.data(), B, T, S, H, Dh);
   if (y->requires_grad)
     tape.record([q, k, v, y, lse_BxHxT, B, T, S, H, Dh] {
+    ScopedTimer timer(OpKind::attention);
+
       if (!y->has_grad()) return;
       attention_backward(q->requires_grad ? q->grad_or_zeros().data() : nullptr,
                          k->requires_grad ? k->grad_or_zeros().data() : nullptr,

@@ -1,5 +1,6 @@
 // Legend: N rows, F features.
 #include "ops/bias.h"
+#include "util/profiler.h"
 
 #include <omp.h>
 
@@ -24,6 +25,8 @@ void bias_backward(float* db_F, const float* dy_NxF, int64_t N, int64_t F) {
 }
 
 VarP bias_add(Tape& tape, const VarP& x, const VarP& b) {
+  ScopedTimer timer(OpKind::elementwise);
+
   const int64_t F = b->value.numel();
   SG_CHECK(b->value.rank() == 1 && x->value.rank() >= 1 && x->value.dim(-1) == F,
            "bias_add: x has shape ", shape_str(x->value.shape()), ", bias ",
@@ -33,6 +36,8 @@ VarP bias_add(Tape& tape, const VarP& x, const VarP& b) {
   bias_forward(y->value.data(), x->value.data(), b->value.data(), N, F);
   if (y->requires_grad)
     tape.record([x, b, y, N, F] {
+    ScopedTimer timer(OpKind::elementwise);
+
       if (!y->has_grad()) return;
       const float* dy = y->grad.data();
       if (x->requires_grad) {

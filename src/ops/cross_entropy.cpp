@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "ops/vexp.h"
+#include "util/profiler.h"
 
 namespace sg {
 
@@ -61,6 +62,7 @@ void cross_entropy_backward(float* dlogits_NxV, const float* logits_NxV, const f
 
 CrossEntropyResult cross_entropy(Tape& tape, const VarP& logits, const IntTensor& targets,
                                  int32_t pad_id) {
+  ScopedTimer timer(OpKind::loss);
   const Shape& ls = logits->value.shape();
   SG_CHECK(!ls.empty() && ls.back() > 0, "cross_entropy: logits have shape ", shape_str(ls),
            ", expected [..., V] with V > 0");
@@ -98,6 +100,8 @@ CrossEntropyResult cross_entropy(Tape& tape, const VarP& logits, const IntTensor
   // before backward runs (N ints, negligible next to the [N, V] logits).
   if (loss->requires_grad)
     tape.record([logits, targets = targets.clone(), loss, lse_N, N, V, pad_id, n_valid] {
+    ScopedTimer timer(OpKind::loss);
+
       if (!loss->has_grad() || n_valid == 0) return;
       const float g = loss->grad[0] / static_cast<float>(n_valid);
       cross_entropy_backward(logits->grad_or_zeros().data(), logits->value.data(), lse_N.data(),

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ops/activation.h"
+#include "util/profiler.h"
 
 namespace sg {
 
@@ -31,6 +32,8 @@ void glu_backward(float* dz_Nx2F, const float* dh_NxF, const float* z_Nx2F, int6
 }
 
 VarP glu(Tape& tape, const VarP& z) {
+  ScopedTimer timer(OpKind::elementwise);
+
   const int64_t F2 = z->value.dim(-1);
   SG_CHECK(F2 % 2 == 0, "glu: z has shape ", shape_str(z->value.shape()),
            ", expected an even last dimension [..., 2F]");
@@ -41,6 +44,8 @@ VarP glu(Tape& tape, const VarP& z) {
   glu_forward(h->value.data(), z->value.data(), N, F);
   if (h->requires_grad)
     tape.record([z, h, N, F] {
+    ScopedTimer timer(OpKind::elementwise);
+
       if (!h->has_grad()) return;
       glu_backward(z->grad_or_zeros().data(), h->grad.data(), z->value.data(), N, F);
     });

@@ -8,6 +8,7 @@
 #include "ops/glu.h"
 #include "ops/linear.h"
 #include "ops/topk.h"
+#include "util/profiler.h"
 
 namespace sg {
 
@@ -127,6 +128,7 @@ void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, flo
 VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const VarP& w1,
                  const VarP& b1, const VarP& w2, const VarP& b2, int64_t K,
                  std::vector<int64_t>& counts_E) {
+  ScopedTimer timer(OpKind::experts);
   SG_CHECK(w1->value.rank() == 3, "moe_experts: w1 has shape ", shape_str(w1->value.shape()),
            ", expected [E, 2F, D]");
   const int64_t E = w1->value.dim(0), F = w1->value.dim(1) / 2, D = w1->value.dim(2);
@@ -161,6 +163,7 @@ VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const Va
   for (int64_t e = 0; e < E; ++e) counts_E[e] = s->start[e + 1] - s->start[e];
   if (y->requires_grad)
     tape.record([=] {
+    ScopedTimer timer(OpKind::experts);
       if (!y->has_grad()) return;
       auto grad_of = [](const VarP& v) {
         return v->requires_grad ? v->grad_or_zeros().data() : nullptr;

@@ -1,6 +1,7 @@
 // rmsnorm: y = x * rsqrt(mean(x^2) + eps) * scale over the last axis, fp32 statistics.
 // Legend: N rows (all leading dims flattened), D normalised axis.
 #include "ops/rmsnorm.h"
+#include "util/profiler.h"
 
 #include <algorithm>
 #include <cmath>
@@ -71,6 +72,8 @@ void rmsnorm_backward(float* dx_NxD, float* dscale_D, const float* dy_NxD, const
 }
 
 VarP rmsnorm(Tape& tape, const VarP& x, const VarP& scale) {
+  ScopedTimer timer(OpKind::norm_rope);
+
   SG_CHECK(scale->value.rank() == 1, "rmsnorm: scale has shape ", shape_str(scale->value.shape()),
            ", expected [D]");
   const int64_t D = scale->value.dim(0);
@@ -83,6 +86,8 @@ VarP rmsnorm(Tape& tape, const VarP& x, const VarP& scale) {
   rmsnorm_forward(y->value.data(), rstd_N.data(), x->value.data(), scale->value.data(), N, D);
   if (y->requires_grad)
     tape.record([x, scale, y, rstd_N, N, D] {
+    ScopedTimer timer(OpKind::norm_rope);
+
       if (!y->has_grad()) return;
       rmsnorm_backward(x->requires_grad ? x->grad_or_zeros().data() : nullptr,
                        scale->requires_grad ? scale->grad_or_zeros().data() : nullptr,

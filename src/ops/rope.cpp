@@ -1,6 +1,7 @@
 // rope: rotate-half rotary embedding. Legend: B batch, T time, H heads, Dh head dim,
 // P table positions, Hf = Dh/2 frequencies.
 #include "ops/rope.h"
+#include "util/profiler.h"
 
 #include <cmath>
 #include <map>
@@ -85,6 +86,8 @@ void rope_backward(float* dx, const float* dy, const float* cos_PxHf, const floa
 }
 
 VarP rope(Tape& tape, const VarP& x, int64_t pos_offset) {
+  ScopedTimer timer(OpKind::norm_rope);
+
   const Shape& sh = x->value.shape();
   SG_CHECK(sh.size() == 4 && sh[3] % 2 == 0, "rope: x has shape ", shape_str(sh),
            ", expected [B, T, H, Dh] with Dh even");
@@ -96,6 +99,8 @@ VarP rope(Tape& tape, const VarP& x, int64_t pos_offset) {
                T, H, Dh, pos_offset);
   if (y->requires_grad)
     tape.record([x, y, table, B, T, H, Dh, pos_offset] {
+    ScopedTimer timer(OpKind::norm_rope);
+
       if (!y->has_grad()) return;
       rope_backward(x->grad_or_zeros().data(), y->grad.data(), table->cos_PxHf.data(),
                     table->sin_PxHf.data(), B, T, H, Dh, pos_offset);

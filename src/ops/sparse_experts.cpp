@@ -1,6 +1,7 @@
 // Legend: N tokens, D d_model, C channels, K picks per channel, E neurons per table,
 // P tables; a "row" is one neuron's vector w[t, i, :] of length D.
 #include "ops/sparse_experts.h"
+#include "util/profiler.h"
 
 #include <omp.h>
 
@@ -57,6 +58,7 @@ inline void softmax_k(const float* s, float* p, int64_t K) {
 // peer's mixing weights p = softmax_k(s) per (token, channel); empty for sgatlin.
 std::vector<float> mixing_weights(const float* s_NxCxK, const SparseExpertsDims& m,
                                   ExpertGate gate) {
+  ScopedTimer timer(OpKind::experts);
   if (gate != ExpertGate::softmax_post_activation) return {};
   std::vector<float> p(m.N * m.C * m.K);
 #pragma omp parallel for schedule(static)
@@ -260,6 +262,7 @@ VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
                          *groups, wi.data(), w_out->value.data(), m, act, gate);
   if (y->requires_grad)
     tape.record([=] {
+    ScopedTimer timer(OpKind::experts);
       if (!y->has_grad()) return;
       auto grad_of = [](const VarP& v) {
         return v->requires_grad ? v->grad_or_zeros().data() : nullptr;

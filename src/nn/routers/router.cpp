@@ -12,6 +12,7 @@
 
 #include "ops/linear.h"
 #include "ops/topk.h"
+#include "util/profiler.h"
 
 namespace sg {
 
@@ -135,6 +136,7 @@ void product_topk_row(const float* s1_nk, const float* s2_nk, int64_t nk, int64_
 }
 
 Routing topk_route(Tape& tape, const VarP& logits_NxCE, int64_t C, int64_t K) {
+  ScopedTimer timer(OpKind::routing);
   const Tensor& l = logits_NxCE->value;
   const int64_t N = l.dim(0), E = l.dim(1) / C, rows = N * C;
   check_shape("topk_route", "logits", l.shape(), {N, C * E});
@@ -150,6 +152,7 @@ Routing topk_route(Tape& tape, const VarP& logits_NxCE, int64_t C, int64_t K) {
   IntTensor picked = r.idx_NxCxK;
   if (scores->requires_grad)
     tape.record([logits_NxCE, scores, picked, rows, E, K] {
+    ScopedTimer timer(OpKind::routing);
       if (!scores->has_grad()) return;
       float* dl = logits_NxCE->grad_or_zeros().data();
       const float* ds = scores->grad.data();
@@ -162,6 +165,7 @@ Routing topk_route(Tape& tape, const VarP& logits_NxCE, int64_t C, int64_t K) {
 }
 
 Routing product_topk_route(Tape& tape, const VarP& sub_Nx2Cnk, int64_t C, int64_t K) {
+  ScopedTimer timer(OpKind::routing);
   const Tensor& sub = sub_Nx2Cnk->value;
   const int64_t N = sub.dim(0), nk = sub.dim(1) / (2 * C);
   check_shape("product_topk", "sub", sub.shape(), {N, 2 * C * nk});
@@ -180,6 +184,7 @@ Routing product_topk_route(Tape& tape, const VarP& sub_Nx2Cnk, int64_t C, int64_
   IntTensor picked = r.idx_NxCxK;
   if (scores->requires_grad)
     tape.record([sub_Nx2Cnk, scores, picked, N, C, K, nk] {
+    ScopedTimer timer(OpKind::routing);
       if (!scores->has_grad()) return;
       float* dsub = sub_Nx2Cnk->grad_or_zeros().data();
       const float* ds = scores->grad.data();
@@ -201,6 +206,7 @@ Routing product_topk_route(Tape& tape, const VarP& sub_Nx2Cnk, int64_t C, int64_
 // Per group: copy q's columns out into a contiguous [N, Kd] block so the matmul runs
 // through the shared linear kernels, then copy the result back strided.
 VarP key_similarity(Tape& tape, const VarP& q_NxGKd, const VarP& keys_GxMxKd, float scale) {
+  ScopedTimer timer(OpKind::routing);
   const Tensor& keys = keys_GxMxKd->value;
   SG_CHECK(keys.rank() >= 3, "key_similarity: keys have shape ", shape_str(keys.shape()),
            ", expected [..., M, Kd]");
@@ -222,6 +228,7 @@ VarP key_similarity(Tape& tape, const VarP& q_NxGKd, const VarP& keys_GxMxKd, fl
   }
   if (sim->requires_grad)
     tape.record([q_NxGKd, keys_GxMxKd, sim, N, G, M, Kd, scale] {
+    ScopedTimer timer(OpKind::routing);
       if (!sim->has_grad()) return;
       const float *q = q_NxGKd->value.data(), *dsim = sim->grad.data();
       float* dq = q_NxGKd->requires_grad ? q_NxGKd->grad_or_zeros().data() : nullptr;
