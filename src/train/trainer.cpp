@@ -174,7 +174,12 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   while (r.state.step < r.total_steps) {
     const double lr = learning_rate_at(sched, r.state.step);
     const double loss = train_step(r, tape);
-    const double grad_norm = r.adamw.step(lr);  // refuses non-finite gradients
+    double grad_norm = 0;
+    try {
+      grad_norm = r.adamw.step(lr);  // refuses non-finite gradients before touching weights
+    } catch (const Error& e) {
+      fail(e.what(), "; stopping (the last checkpoint in ", opt.run_dir, " is intact)");
+    }
     r.model.params().zero_grad();
     ++r.state.step;
     r.state.tokens += tokens_per_step;

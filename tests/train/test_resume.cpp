@@ -96,3 +96,24 @@ TEST_CASE("checkpoint: a truncated model file is rejected with a clear error") {
   CHECK(out.find("model.safetensors") != std::string::npos);
   CHECK(out.find("truncated") != std::string::npos);
 }
+
+TEST_CASE("train: a diverging run stops with a clear message and keeps its last checkpoint") {
+  TempDir dir;
+  const auto text = dir.write("t.txt", join(tiny_paragraphs(200, 3), "\n\n"));
+  std::string out;
+  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
+                  " --vocab-size 320",
+              &out) == 0);
+  const std::string cfg = write_config(dir, dir.file("data"));
+  // lr 1e30 blows the weights up in one update: step 2's loss is not finite.
+  const int rc = run(kBin + " train --threads 2 --config " + cfg + " --workdir " + dir.file("w") +
+                         " --set optimizer.learning_rate=1e30 --set optimizer.warmup_steps=0"
+                         " --set checkpoint_every=1",
+                     &out);
+  INFO(out);
+  CHECK(rc == 1);
+  CHECK(out.find("step 2: loss is") != std::string::npos);
+  CHECK(out.find("is intact") != std::string::npos);
+  CHECK(resolve_checkpoint(dir.file("w/tiny")).find("step_00000001") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("w/tiny/summary.json")));
+}
