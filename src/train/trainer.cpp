@@ -107,9 +107,7 @@ double train_step(Run& r, Tape& tape) {
     const CrossEntropyResult ce = cross_entropy(tape, r.model.forward(tape, batch.inputs_BxT),
                                                 batch.targets_BxT.reshape({-1}), r.opt.pad_id);
     const double loss = ce.loss->value[0];
-    SG_CHECK(std::isfinite(loss), "step ", r.state.step + 1, ": loss is ", loss,
-             "; stopping (the last checkpoint in ", r.opt.run_dir,
-             " is intact; lower optimizer.learning_rate or check the data)");
+    SG_CHECK(std::isfinite(loss), "loss is ", loss);
     tape.backward(accum > 1 ? scale(tape, ce.loss, 1.0f / accum) : ce.loss);
     loss_sum += loss;
   }
@@ -173,12 +171,13 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   double last_log_s = 0;
   while (r.state.step < r.total_steps) {
     const double lr = learning_rate_at(sched, r.state.step);
-    const double loss = train_step(r, tape);
-    double grad_norm = 0;
+    double loss = 0, grad_norm = 0;
     try {
+      loss = train_step(r, tape);
       grad_norm = r.adamw.step(lr);  // refuses non-finite gradients before touching weights
     } catch (const Error& e) {
-      fail(e.what(), "; stopping (the last checkpoint in ", opt.run_dir, " is intact)");
+      fail("step ", r.state.step + 1, ": ", e.what(), "; stopping (the last checkpoint in ",
+           opt.run_dir, " is intact; lower optimizer.learning_rate or check the data)");
     }
     r.model.params().zero_grad();
     ++r.state.step;

@@ -135,11 +135,23 @@ void product_topk_row(const float* s1_nk, const float* s2_nk, int64_t nk, int64_
     }
 }
 
+// Top-K over NaN is undefined (every comparison is false), so a diverged model must
+// stop here rather than route to garbage indices.
+void check_finite_logits(const char* op, const Tensor& t) {
+  const int64_t n = t.numel();
+  const float* p = t.data();
+  int64_t bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad)
+  for (int64_t i = 0; i < n; ++i) bad += !std::isfinite(p[i]);
+  SG_CHECK(bad == 0, op, ": ", bad, " of ", n, " router logits are NaN or infinite (the model diverged)");
+}
+
 Routing topk_route(Tape& tape, const VarP& logits_NxCE, int64_t C, int64_t K) {
   ScopedTimer timer(OpKind::routing);
   const Tensor& l = logits_NxCE->value;
   const int64_t N = l.dim(0), E = l.dim(1) / C, rows = N * C;
   check_shape("topk_route", "logits", l.shape(), {N, C * E});
+  check_finite_logits("topk_route", l);
   Routing r;
   r.scores_NxCxK = make_var(Tensor::empty({N, C, K}), tape.needs_grad(logits_NxCE));
   r.idx_NxCxK = IntTensor::empty({N, C, K});
@@ -169,6 +181,7 @@ Routing product_topk_route(Tape& tape, const VarP& sub_Nx2Cnk, int64_t C, int64_
   const Tensor& sub = sub_Nx2Cnk->value;
   const int64_t N = sub.dim(0), nk = sub.dim(1) / (2 * C);
   check_shape("product_topk", "sub", sub.shape(), {N, 2 * C * nk});
+  check_finite_logits("product_topk", sub);
   Routing r;
   r.scores_NxCxK = make_var(Tensor::empty({N, C, K}), tape.needs_grad(sub_Nx2Cnk));
   r.idx_NxCxK = IntTensor::empty({N, C, K});
