@@ -1,5 +1,5 @@
 // linear: y = x W^T, dx += dy W, dw += dy^T x, each one cached oneDNN matmul primitive.
-// Legend: N rows, I in features, O out features; a matmul is C_MxK_N (+)= A_MxK @ B_KxN.
+// Legend: N rows, I in features, O out features; a matmul is C_MxN (+)= A_MxK @ B_KxN.
 #include "ops/linear.h"
 
 #include <algorithm>
