@@ -88,16 +88,25 @@ std::vector<BenchCase> ops_cases() {
   return cases;
 }
 
-double median_ms(const BenchCase& c, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) c.run();
-  std::vector<double> ms(reps);
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    c.run();
-    ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  }
-  std::sort(ms.begin(), ms.end());
-  return reps % 2 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
+// Times every case `reps` times, round-robin (case 1, 2, ..., 1, 2, ...) so that load from
+// other processes falls on all cases alike and their ratio stays meaningful.
+std::vector<std::vector<double>> time_cases(const std::vector<BenchCase>& cases, int warmup, int reps) {
+  for (const BenchCase& c : cases)
+    for (int i = 0; i < warmup; ++i) c.run();
+  std::vector<std::vector<double>> ms(cases.size(), std::vector<double>(reps));
+  for (int r = 0; r < reps; ++r)
+    for (size_t k = 0; k < cases.size(); ++k) {
+      const auto t0 = std::chrono::steady_clock::now();
+      cases[k].run();
+      ms[k][r] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
+  return ms;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 std::string load_average() {
@@ -115,14 +124,17 @@ struct OpsOptions {
 
 void run_bench_ops(const OpsOptions& o) {
   const int threads = apply_threads(o.threads);
-  std::printf("bench ops: %d threads, %d warm-up + %d timed reps (median), load average %s\n",
+  std::printf("bench ops: %d threads, %d warm-up + %d timed reps round-robin, load average %s\n",
               threads, o.warmup, o.reps, load_average().c_str());
-  std::printf("%-44s %10s %10s\n", "case", "ms", "GFLOP/s");
-  for (const BenchCase& c : ops_cases()) {
-    const double ms = median_ms(c, o.warmup, o.reps);
-    std::printf("%-44s %10.3f %10.1f\n", c.name.c_str(), ms, c.flops / (ms * 1e6));
-    std::fflush(stdout);
+  const std::vector<BenchCase> cases = ops_cases();
+  const auto ms = time_cases(cases, o.warmup, o.reps);
+  std::printf("%-44s %10s %10s %10s %10s\n", "case", "median ms", "GFLOP/s", "best ms", "GFLOP/s");
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const double med = median(ms[k]), best = *std::min_element(ms[k].begin(), ms[k].end());
+    std::printf("%-44s %10.3f %10.1f %10.3f %10.1f\n", cases[k].name.c_str(), med,
+                cases[k].flops / (med * 1e6), best, cases[k].flops / (best * 1e6));
   }
+  std::printf("load average after: %s\n", load_average().c_str());
 }
 
 }  // namespace
