@@ -154,8 +154,9 @@ VarP linear(Tape& tape, const VarP& x, const VarP& w) {
   VarP y = make_var(Tensor::empty(out_shape), tape.needs_grad(x, w));
   linear_forward(y->value.data(), x->value.data(), w->value.data(), N, I, O);
   if (y->requires_grad)
-    tape.record([x, w, y, N, I, O] {
+    tape.record([x, w, y, N, I, O, precision = matmul_precision()] {
       if (!y->has_grad()) return;
+      const MatmulPrecisionScope scope(precision);  // backward in the forward's precision
       linear_backward(x->requires_grad ? x->grad_or_zeros().data() : nullptr,
                       w->requires_grad ? w->grad_or_zeros().data() : nullptr, y->grad.data(),
                       x->value.data(), w->value.data(), N, I, O);
