@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -55,32 +56,23 @@ BenchCase linear_case(int64_t N, int64_t I, int64_t O, MatmulPrecision p, bool b
 BenchCase raw_matmul_case(int64_t M, int64_t K, int64_t N, bool bf16) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
-  auto engine = std::make_shared<dnnl::engine>(dnnl::engine::kind::cpu, 0);
-  auto stream = std::make_shared<dnnl::stream>(*engine);
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   const dt in = bf16 ? dt::bf16 : dt::f32;
   const dnnl::memory::desc a_md({M, K}, in, tag::ab), b_md({K, N}, in, tag::ab),
       c_md({M, N}, dt::f32, tag::ab);
-  auto prim = std::make_shared<dnnl::matmul>(
-      dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), *engine));
-  auto a = std::make_shared<dnnl::memory>(a_md, *engine), b = std::make_shared<dnnl::memory>(b_md, *engine),
-       c = std::make_shared<dnnl::memory>(c_md, *engine);
-  Tensor fa = Tensor::empty({M, K}), fb = Tensor::empty({K, N});
-  fill_normal(fa, {0, 4}, 0.0f, 1.0f);
-  fill_normal(fb, {0, 5}, 0.0f, 1.0f);
-  auto copy_in = [bf16](dnnl::memory& m, const Tensor& t) {
-    if (bf16) {
-      const Bf16Tensor h = to_bf16(t);
-      std::copy(h.data(), h.data() + h.numel(), static_cast<sg::bf16*>(m.get_data_handle()));
-    } else {
-      std::copy(t.data(), t.data() + t.numel(), static_cast<float*>(m.get_data_handle()));
-    }
-  };
-  copy_in(*a, fa);
-  copy_in(*b, fb);
+  const dnnl::matmul prim(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), engine));
+  Tensor a = Tensor::empty({M, K}), b = Tensor::empty({K, N}), c = Tensor::empty({M, N});
+  fill_normal(a, {0, 4}, 0.0f, 1.0f);
+  fill_normal(b, {0, 5}, 0.0f, 1.0f);
+  Bf16Tensor a16 = to_bf16(a), b16 = to_bf16(b);
+  // The memories only point at the tensors' buffers: the lambda holds the tensors
+  // (`keep`, since [=] copies only what the body names) and shares the dnnl handles.
+  const dnnl::memory a_mem(a_md, engine, bf16 ? static_cast<void*>(a16.data()) : a.data()),
+      b_mem(b_md, engine, bf16 ? static_cast<void*>(b16.data()) : b.data()), c_mem(c_md, engine, c.data());
   const std::string name = cat("oneDNN matmul ", bf16 ? "bf16" : "fp32", " M=", M, " K=", K, " N=", N);
-  return {name, 2.0 * M * K * N, [=] {
-            prim->execute(*stream, {{DNNL_ARG_SRC, *a}, {DNNL_ARG_WEIGHTS, *b}, {DNNL_ARG_DST, *c}});
-            stream->wait();
+  return {name, 2.0 * M * K * N, [=, keep = std::make_tuple(a, b, c, a16, b16), stream = dnnl::stream(engine)]() mutable {
+            prim.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+            stream.wait();
           }};
 }
 
@@ -93,19 +85,30 @@ std::vector<BenchCase> ops_cases() {
     cases.push_back(linear_case(n, n, n, p, false));
     cases.push_back(linear_case(n, n, n, p, true));
   }
+  // More ops go here, e.g. causal_attention at B=8, H=4, T=256, Dh=64 as an
+  // attention_case(B, H, T, Dh) written like linear_case.
   return cases;
 }
 
-double median_ms(const BenchCase& c, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) c.run();
-  std::vector<double> ms(reps);
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    c.run();
-    ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  }
-  std::sort(ms.begin(), ms.end());
-  return reps % 2 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
+// Times every case `reps` times, round-robin (case 1, 2, ..., 1, 2, ...) so that load from
+// other processes falls on all cases alike and their ratio stays meaningful.
+std::vector<std::vector<double>> time_cases(const std::vector<BenchCase>& cases, int warmup, int reps) {
+  for (const BenchCase& c : cases)
+    for (int i = 0; i < warmup; ++i) c.run();
+  std::vector<std::vector<double>> ms(cases.size(), std::vector<double>(reps));
+  for (int r = 0; r < reps; ++r)
+    for (size_t k = 0; k < cases.size(); ++k) {
+      const auto t0 = std::chrono::steady_clock::now();
+      cases[k].run();
+      ms[k][r] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
+  return ms;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 std::string load_average() {
@@ -123,14 +126,17 @@ struct OpsOptions {
 
 void run_bench_ops(const OpsOptions& o) {
   const int threads = apply_threads(o.threads);
-  std::printf("bench ops: %d threads, %d warm-up + %d timed reps (median), load average %s\n",
+  std::printf("bench ops: %d threads, %d warm-up + %d timed reps round-robin, load average %s\n",
               threads, o.warmup, o.reps, load_average().c_str());
-  std::printf("%-44s %10s %10s\n", "case", "ms", "GFLOP/s");
-  for (const BenchCase& c : ops_cases()) {
-    const double ms = median_ms(c, o.warmup, o.reps);
-    std::printf("%-44s %10.3f %10.1f\n", c.name.c_str(), ms, c.flops / (ms * 1e6));
-    std::fflush(stdout);
+  const std::vector<BenchCase> cases = ops_cases();
+  const auto ms = time_cases(cases, o.warmup, o.reps);
+  std::printf("%-44s %10s %10s %10s %10s\n", "case", "median ms", "GFLOP/s", "best ms", "GFLOP/s");
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const double med = median(ms[k]), best = *std::min_element(ms[k].begin(), ms[k].end());
+    std::printf("%-44s %10.3f %10.1f %10.3f %10.1f\n", cases[k].name.c_str(), med,
+                cases[k].flops / (med * 1e6), best, cases[k].flops / (best * 1e6));
   }
+  std::printf("load average after: %s\n", load_average().c_str());
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // linear: y = x W^T, dx += dy W, dw += dy^T x, each one cached oneDNN matmul primitive.
-// Legend: N rows, I in features, O out features; a matmul is C_MxK_N (+)= A_MxK @ B_KxN.
+// Legend: N rows, I in features, O out features; a matmul is C_MxN (+)= A_MxK @ B_KxN.
 #include "ops/linear.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -72,22 +73,35 @@ const Matmul& get_matmul(const MatmulKey& k) {
   return cache.emplace(k, Matmul{pd, prim}).first->second;
 }
 
-// An operand as the matmul reads it: the fp32 buffer itself, or in bf16 mode its
-// round-to-nearest-even copy in scratch slot `slot` (kept between calls to avoid
-// reallocating; one slot per operand that is live at the same time).
-const void* operand(const float* x, int64_t n, int slot) {
-  if (g_precision == MatmulPrecision::fp32) return x;
-  static thread_local std::vector<bf16> scratch[3];
-  std::vector<bf16>& buf = scratch[slot];
-  if (static_cast<int64_t>(buf.size()) < n) buf.resize(n);
-  bf16* out = buf.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = float_to_bf16(x[i]);
+// Up to three matmul operands as the matmul reads them: the fp32 buffers themselves, or
+// in bf16 mode their round-to-nearest-even copies in scratch buffers kept between calls.
+// All conversions share one parallel region: one fork/join instead of one per operand.
+struct Operand {
+  const float* x;
+  int64_t n;  // 0 for an operand that is not needed
+};
+std::array<const void*, 3> operands(const std::array<Operand, 3>& in) {
+  std::array<const void*, 3> out;
+  if (g_precision == MatmulPrecision::fp32) {
+    for (int k = 0; k < 3; ++k) out[k] = in[k].x;
+    return out;
+  }
+  static thread_local std::array<std::vector<bf16>, 3> scratch;
+  std::array<bf16*, 3> dst;
+  for (int k = 0; k < 3; ++k) {
+    if (static_cast<int64_t>(scratch[k].size()) < in[k].n) scratch[k].resize(in[k].n);
+    out[k] = dst[k] = scratch[k].data();
+  }
+#pragma omp parallel
+  for (int k = 0; k < 3; ++k) {
+#pragma omp for schedule(static) nowait
+    for (int64_t i = 0; i < in[k].n; ++i) dst[k][i] = float_to_bf16(in[k].x[i]);
+  }
   return out;
 }
 
 // C_MxN (+)= op(A) op(B), op(A) = A_MxK or A_KxM^T, op(B) = B_KxN or B_NxK^T; A and B
-// come from operand() (fp32 or bf16 by the current precision).
+// come from operands() (fp32 or bf16 by the current precision).
 void matmul(float* C, const void* A, const void* B, int64_t M, int64_t K, int64_t N, bool trans_a,
             bool trans_b, bool accumulate) {
   if (M == 0 || N == 0) return;
@@ -114,15 +128,17 @@ MatmulPrecision matmul_precision() { return g_precision; }
 
 void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_t N, int64_t I,
                     int64_t O) {
-  // y = x w^T
-  matmul(y_NxO, operand(x_NxI, N * I, 0), operand(w_OxI, O * I, 1), N, I, O, false, true, false);
+  const auto [x, w, unused] = operands({{{x_NxI, N * I}, {w_OxI, O * I}, {nullptr, 0}}});
+  matmul(y_NxO, x, w, N, I, O, false, true, false);  // y = x w^T
 }
 
 void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
                      const float* w_OxI, int64_t N, int64_t I, int64_t O) {
-  const void* dy = operand(dy_NxO, N * O, 0);  // converted once, used by both products
-  if (dx_NxI) matmul(dx_NxI, dy, operand(w_OxI, O * I, 1), N, O, I, false, false, true);  // dx += dy w
-  if (dw_OxI) matmul(dw_OxI, dy, operand(x_NxI, N * I, 2), O, N, I, true, false, true);  // dw += dy^T x
+  const auto [dy, w, x] = operands({{{dy_NxO, N * O},
+                                     {w_OxI, dx_NxI ? O * I : 0},
+                                     {x_NxI, dw_OxI ? N * I : 0}}});
+  if (dx_NxI) matmul(dx_NxI, dy, w, N, O, I, false, false, true);  // dx += dy w
+  if (dw_OxI) matmul(dw_OxI, dy, x, O, N, I, true, false, true);   // dw += dy^T x
 }
 
 VarP linear(Tape& tape, const VarP& x, const VarP& w) {
@@ -138,8 +154,9 @@ VarP linear(Tape& tape, const VarP& x, const VarP& w) {
   VarP y = make_var(Tensor::empty(out_shape), tape.needs_grad(x, w));
   linear_forward(y->value.data(), x->value.data(), w->value.data(), N, I, O);
   if (y->requires_grad)
-    tape.record([x, w, y, N, I, O] {
+    tape.record([x, w, y, N, I, O, precision = matmul_precision()] {
       if (!y->has_grad()) return;
+      const MatmulPrecisionScope scope(precision);  // backward in the forward's precision
       linear_backward(x->requires_grad ? x->grad_or_zeros().data() : nullptr,
                       w->requires_grad ? w->grad_or_zeros().data() : nullptr, y->grad.data(),
                       x->value.data(), w->value.data(), N, I, O);

@@ -28,7 +28,8 @@ void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_
 void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
                      const float* w_OxI, int64_t N, int64_t I, int64_t O);
 
-// Autograd op: x has shape [..., I], w has shape [O, I]; returns [..., O].
+// Autograd op: x has shape [..., I], w has shape [O, I]; returns [..., O]. Its backward
+// runs in the matmul precision that was set when the forward ran.
 VarP linear(Tape& tape, const VarP& x, const VarP& w);
 
 }  // namespace sg

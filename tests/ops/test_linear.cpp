@@ -220,3 +220,22 @@ TEST_CASE("linear: grads only for inputs that require them; empty inner dim give
   CHECK(y0->value.shape() == Shape{3, 4});
   for (int64_t i = 0; i < 12; ++i) CHECK(y0->value[i] == 0.0f);
 }
+
+TEST_CASE("linear: backward runs in the precision of its forward") {
+  const Problem p(37, 65, 19, 50);
+  Tape tape;
+  VarP x = make_var(to_tensor({p.N, p.I}, p.x), true), w = make_var(to_tensor({p.O, p.I}, p.w), true);
+  VarP y;
+  {
+    const MatmulPrecisionScope fp32(MatmulPrecision::fp32);  // e.g. the logits of a bf16 model
+    y = linear(tape, x, w);
+  }
+  y->grad = to_tensor({p.N, p.O}, p.dy);
+  {
+    const MatmulPrecisionScope bf16(MatmulPrecision::bf16);
+    tape.replay();
+  }
+  // The fp32 bound is ~500x tighter than bf16 rounding (2^-8): a bf16 backward fails it.
+  check_bound(x->grad, {}, p.dx_ref(p.dy, p.w), fp32_rel(p.O), "dx");
+  check_bound(w->grad, {}, p.dw_ref(p.dy, p.x), fp32_rel(p.N), "dw");
+}
