@@ -1,3 +1,4 @@
+// `sgatlin bench --config FILE`: whole training steps (src/train/bench.h).
 // `sgatlin bench ops`: times single ops (median of timed reps after warm-up) and prints
 // ms and GFLOP/s next to a raw oneDNN matmul baseline. Each case is one small function
 // returning a BenchCase; add a case by writing one and listing it in ops_cases().
@@ -14,7 +15,10 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "cli/commands.h"
+#include "ops/attention.h"
 #include "ops/linear.h"
+#include "train/bench.h"
+#include "train/run_config.h"
 #include "tensor/rng.h"
 
 namespace sg::cli {
@@ -76,6 +80,23 @@ BenchCase raw_matmul_case(int64_t M, int64_t K, int64_t N, bool bf16) {
           }};
 }
 
+// causal_attention on q, k, v [B, T, H, Dh], forward + backward. FLOPs count the four
+// T x T x Dh products a causal kernel needs (q k^T, p v; backward dp, dq/dk, dv: the
+// dense count halved by the mask), 2 * 2 * B*H*T*T*Dh forward, twice that backward.
+BenchCase attention_case(int64_t B, int64_t H, int64_t T, int64_t Dh) {
+  VarP q = random_var({B, T, H, Dh}, 6, true), k = random_var({B, T, H, Dh}, 7, true),
+       v = random_var({B, T, H, Dh}, 8, true);
+  Tensor dy = Tensor::empty({B, T, H, Dh});
+  fill_normal(dy, {0, 9}, 0.0f, 1.0f);
+  const double causal_fwd = 2.0 * 2.0 * B * H * T * T * Dh / 2;
+  return {cat("attention fwd+bwd B=", B, " H=", H, " T=", T, " Dh=", Dh), 3 * causal_fwd, [=] {
+            Tape tape;
+            VarP y = causal_attention(tape, q, k, v);
+            y->grad = dy;
+            tape.replay();
+          }};
+}
+
 std::vector<BenchCase> ops_cases() {
   const int64_t n = 1024;
   std::vector<BenchCase> cases;
@@ -85,8 +106,7 @@ std::vector<BenchCase> ops_cases() {
     cases.push_back(linear_case(n, n, n, p, false));
     cases.push_back(linear_case(n, n, n, p, true));
   }
-  // More ops go here, e.g. causal_attention at B=8, H=4, T=256, Dh=64 as an
-  // attention_case(B, H, T, Dh) written like linear_case.
+  cases.push_back(attention_case(8, 4, 256, 64));
   return cases;
 }
 
@@ -139,10 +159,42 @@ void run_bench_ops(const OpsOptions& o) {
   std::printf("load average after: %s\n", load_average().c_str());
 }
 
+struct ModelOptions {
+  std::string config;
+  std::vector<std::string> overrides;
+  int64_t steps = 10;
+  int threads = 0;
+};
+
+// Training steps of a whole model on random tokens: the figure behind every tokens/s
+// claim in docs/PERFORMANCE.md.
+void run_bench_model(const ModelOptions& o) {
+  const int threads = apply_threads(o.threads);
+  const RunConfig cfg = load_run_config(o.config, o.overrides);
+  std::printf("bench %s: %s ffw, batch %lld x seq_len %lld, %d threads, %lld steps after 1 warm-up, "
+              "load average %s\n",
+              o.config.c_str(), cfg.model.ffw.type.c_str(), static_cast<long long>(cfg.data.batch_size),
+              static_cast<long long>(cfg.data.seq_len), threads, static_cast<long long>(o.steps),
+              load_average().c_str());
+  const ModelBenchResult r = bench_model(cfg, o.steps);
+  std::printf("  %.0f tokens/s  %.1f ms/step (median)  %.1f GFLOP/s  (%.1f MFLOP per trained token, "
+              "logits included)\n",
+              r.tokens_per_s, r.median_ms, r.gflops, r.train_flops_per_token / 1e6);
+  double total = 0;
+  for (double ms : r.ms_per_step) total += ms;
+  std::printf("  time per step by op kind (mean over the timed steps):\n");
+  for (size_t k = 0; k < r.ms_per_step.size(); ++k)
+    std::printf("    %-24s %8.1f ms %5.1f%%\n", op_kind_name(static_cast<OpKind>(k)),
+                r.ms_per_step[k], r.mean_ms > 0 ? 100 * r.ms_per_step[k] / r.mean_ms : 0.0);
+  std::printf("    %-24s %8.1f ms %5.1f%%\n", "other (untimed glue)", r.mean_ms - total,
+              r.mean_ms > 0 ? 100 * (r.mean_ms - total) / r.mean_ms : 0.0);
+  std::printf("  load average after: %s\n", load_average().c_str());
+}
+
 }  // namespace
 
 CLI::App* register_bench(CLI::App& app) {
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (see its subcommands)");
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks: --config FILE times training steps of a model; the ops subcommand times kernels");
   bench->require_subcommand(0, 1);
   auto opts = std::make_shared<OpsOptions>();
   CLI::App* ops = bench->add_subcommand(
@@ -158,9 +210,21 @@ CLI::App* register_bench(CLI::App& app) {
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   ops->callback([opts] { run_bench_ops(*opts); });
-  bench->callback([bench] {
-    if (bench->get_subcommands().empty())
-      throw CLI::RequiredError("bench: a subcommand (ops)");
+  auto model = std::make_shared<ModelOptions>();
+  bench->add_option("--config", model->config,
+                    "Run config: time training steps of its model on random tokens")
+      ->check(CLI::ExistingFile);
+  bench->add_option("--set", model->overrides, "Override a config key: path=value (repeatable)");
+  bench->add_option("--steps", model->steps, "Timed steps (median reported)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  bench->add_option("--threads", model->threads, "OpenMP threads (0 = all cores)")
+      ->check(CLI::Range(0, 4096));
+  bench->callback([bench, model] {
+    if (!bench->get_subcommands().empty()) return;
+    if (model->config.empty())
+      throw CLI::RequiredError("bench: --config FILE (a model) or the ops subcommand");
+    run_bench_model(*model);
   });
   return bench;
 }

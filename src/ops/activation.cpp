@@ -1,4 +1,5 @@
 #include "ops/activation.h"
+#include "util/profiler.h"
 
 namespace sg {
 
@@ -23,6 +24,7 @@ const char* activation_name(Activation a) {
 }
 
 VarP activation(Tape& tape, const VarP& x, Activation a) {
+  ScopedTimer timer(OpKind::elementwise);
   const int64_t n = x->value.numel();
   VarP y = make_var(Tensor::empty(x->value.shape()), tape.needs_grad(x));
   const float* x_ = x->value.data();
@@ -31,6 +33,7 @@ VarP activation(Tape& tape, const VarP& x, Activation a) {
   for (int64_t i = 0; i < n; ++i) y_[i] = act_forward(a, x_[i]);
   if (y->requires_grad)
     tape.record([x, y, a, n] {
+    ScopedTimer timer(OpKind::elementwise);
       if (!y->has_grad()) return;
       float* dx = x->grad_or_zeros().data();
       const float *dy = y->grad.data(), *xv = x->value.data();

@@ -1,5 +1,6 @@
 // Elementwise ops over flat buffers. Legend: n elements.
 #include "ops/elementwise.h"
+#include "util/profiler.h"
 
 #include <algorithm>
 #include <vector>
@@ -45,12 +46,14 @@ double sum_forward(const float* x, int64_t n) {
 }
 
 VarP add(Tape& tape, const VarP& a, const VarP& b) {
+  ScopedTimer timer(OpKind::elementwise);
   check_shape("add", "b", b->value.shape(), a->value.shape());
   const int64_t n = a->value.numel();
   VarP y = make_var(Tensor::empty(a->value.shape()), tape.needs_grad(a, b));
   add_forward(y->value.data(), a->value.data(), b->value.data(), n);
   if (y->requires_grad)
     tape.record([a, b, y, n] {
+    ScopedTimer timer(OpKind::elementwise);
       if (!y->has_grad()) return;
       if (a->requires_grad) axpy(a->grad_or_zeros().data(), y->grad.data(), 1.0f, n);
       if (b->requires_grad) axpy(b->grad_or_zeros().data(), y->grad.data(), 1.0f, n);
@@ -59,11 +62,13 @@ VarP add(Tape& tape, const VarP& a, const VarP& b) {
 }
 
 VarP scale(Tape& tape, const VarP& x, float s) {
+  ScopedTimer timer(OpKind::elementwise);
   const int64_t n = x->value.numel();
   VarP y = make_var(Tensor::empty(x->value.shape()), tape.needs_grad(x));
   scale_forward(y->value.data(), x->value.data(), s, n);
   if (y->requires_grad)
     tape.record([x, y, s, n] {
+    ScopedTimer timer(OpKind::elementwise);
       if (!y->has_grad()) return;
       axpy(x->grad_or_zeros().data(), y->grad.data(), s, n);
     });

@@ -1,6 +1,7 @@
 // Token embedding: gather rows of E, scatter-add the output grad back into them.
 // Legend: N tokens (all dims of ids flattened), V vocabulary, D d_model.
 #include "ops/embedding.h"
+#include "util/profiler.h"
 
 #include <algorithm>
 
@@ -44,6 +45,7 @@ void embedding_backward(float* dE_VxD, const float* dout_NxD, const int32_t* ids
 }
 
 VarP embedding(Tape& tape, const IntTensor& ids, const VarP& table_VxD) {
+  ScopedTimer timer(OpKind::embedding);
   const Tensor& E = table_VxD->value;
   SG_CHECK(E.rank() == 2, "embedding: table has shape ", shape_str(E.shape()), ", expected [V, D]");
   const int64_t V = E.dim(0), D = E.dim(1), N = ids.numel();
@@ -55,6 +57,7 @@ VarP embedding(Tape& tape, const IntTensor& ids, const VarP& table_VxD) {
   if (out->requires_grad)
     // A copy of the ids: callers may refill their batch buffer before backward runs.
     tape.record([ids = ids.clone(), table_VxD, out, N, D] {
+    ScopedTimer timer(OpKind::embedding);
       if (!out->has_grad()) return;
       embedding_backward(table_VxD->grad_or_zeros().data(), out->grad.data(), ids.data(), N, D);
     });

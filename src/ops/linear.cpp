@@ -1,6 +1,7 @@
 // linear: y = x W^T, dx += dy W, dw += dy^T x, each one cached oneDNN matmul primitive.
 // Legend: N rows, I in features, O out features; a matmul is C_MxN (+)= A_MxK @ B_KxN.
 #include "ops/linear.h"
+#include "util/profiler.h"
 
 #include <algorithm>
 #include <array>
@@ -128,12 +129,14 @@ MatmulPrecision matmul_precision() { return g_precision; }
 
 void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_t N, int64_t I,
                     int64_t O) {
+  ScopedTimer timer(OpKind::matmul);
   const auto [x, w, unused] = operands({{{x_NxI, N * I}, {w_OxI, O * I}, {nullptr, 0}}});
   matmul(y_NxO, x, w, N, I, O, false, true, false);  // y = x w^T
 }
 
 void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
                      const float* w_OxI, int64_t N, int64_t I, int64_t O) {
+  ScopedTimer timer(OpKind::matmul);
   const auto [dy, w, x] = operands({{{dy_NxO, N * O},
                                      {w_OxI, dx_NxI ? O * I : 0},
                                      {x_NxI, dw_OxI ? N * I : 0}}});

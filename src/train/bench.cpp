@@ -65,6 +65,7 @@ ModelBenchResult bench_model(const RunConfig& cfg, int64_t steps) {
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());
   r.median_ms = sorted[sorted.size() / 2];
+  for (double m : ms) r.mean_ms += m / ms.size();
   r.tokens_per_s = r.tokens_per_step / (r.median_ms / 1e3);
   r.train_flops_per_token =
       3.0 * (static_cast<double>(fwd_flops_per_sequence(cfg.model, T)) / T + 2.0 * cfg.model.d_model * V);

@@ -11,7 +11,7 @@ namespace sg {
 
 struct ModelBenchResult {
   int64_t tokens_per_step = 0, steps = 0;
-  double median_ms = 0, tokens_per_s = 0, gflops = 0;  // from the median step
+  double median_ms = 0, mean_ms = 0, tokens_per_s = 0, gflops = 0;  // rates from the median step
   double train_flops_per_token = 0;                      // 3x forward incl. logits
   std::array<double, static_cast<size_t>(OpKind::count)> ms_per_step{};  // breakdown
 };
