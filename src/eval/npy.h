@@ -1,0 +1,13 @@
+// NumPy .npy files (format version 1.0), little-endian int32 and float32, C order:
+// what `numpy.load` reads directly.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sg {
+
+void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
+void write_npy(const std::string& path, const int32_t* data, const std::vector<int64_t>& shape);
+
+}  // namespace sg
