@@ -11,3 +11,17 @@ void write_npy(const std::string& path, const float* data, const std::vector<int
 void write_npy(const std::string& path, const int32_t* data, const std::vector<int64_t>& shape);
 
 }  // namespace sg
+
+namespace sg {
+
+// A .npy file as read back: its dtype descr ("<i4", "<f4", ...), shape and raw data.
+struct NpyArray {
+  std::string descr;
+  std::vector<int64_t> shape;
+  std::string bytes;
+  int64_t numel() const;
+};
+// Reads v1.0 files in C order; throws naming the path on anything else.
+NpyArray read_npy(const std::string& path);
+
+}  // namespace sg

@@ -160,6 +160,9 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
     }
   }
 
+  REQUIRE(run(kBin + " report --scope " + dir.file("scope") + " --top 2 --samples 3", &out) == 0);
+  CHECK(sg::read_file(dir.file("scope/report.txt")).find("layer 1 channel 1") != std::string::npos);
+
   const std::string bad = dir.write(
       "bad.jsonl",
       R"({"clean": "the cat", "counterfactual": "the cat sat on a warm mat", "answers_clean": ["sat"], "answers_cf": ["and"]})"
