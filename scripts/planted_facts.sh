@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Planted facts end to end: generate a story corpus with 12 planted noun->adjective facts,
 # prepare it, train a small sgatlin model (a few minutes on 2 cores), then patch router
-# decisions with `sgatlin intervene` and report fact accuracy and recovered effect.
+# decisions with `sgatlin intervene` and report fact accuracy and recovered effect; also
+# writes gating records (`scope`) and a neuron report (OUT/scope/report.html).
 #
 #   scripts/planted_facts.sh [OUT_DIR]        (default runs/planted_facts)
 #   env: BUILD (build dir, default build), THREADS (default 2), STEPS (default 1500)
@@ -48,6 +49,9 @@ run_intervene noun_all --position diff
 run_intervene last_all --position -1
 run_intervene last_layer0 --position -1 --layers 0
 run_intervene last_layer1 --position -1 --layers 1
+# Gating records of 32 validation windows and the neuron report built from them.
+"$BIN" scope --threads "$THREADS" --checkpoint "$RUN" --out "$OUT/scope" --sequences 32
+"$BIN" report --scope "$OUT/scope"
 
 {
   echo "planted facts report ($(date -u +%Y-%m-%dT%H:%MZ), $STEPS steps)"

@@ -1,4 +1,5 @@
 // sgatlin eval: held-out metrics (spec §4) and neuron usage of a checkpoint.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 

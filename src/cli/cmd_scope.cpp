@@ -11,6 +11,7 @@
 // layer_L_scores.npy     float32 [S, T, C, K]: their raw router scores
 // (moe layers record their top experts as C = 1 with the gate logits as scores.)
 // Pieces are sentencepiece pieces: "▁" marks a word start. numpy.load reads the files.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <iostream>

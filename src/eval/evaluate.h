@@ -3,6 +3,7 @@
 // plus the neuron usage (eval/usage.h) of every sgatlin/peer/moe layer.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "data/loader.h"
