@@ -109,3 +109,31 @@ TEST_CASE("eval: loss, accuracy, perplexities and usage on a hand-checkable batc
   const double cv_seq0 = (std::sqrt(2.0 / 3) + std::sqrt(2.0)) / 2, cv_seq1 = std::sqrt(2.0);
   check_stats(u.per_sequence, 0, (cv_seq0 + cv_seq1) / 2, (0.5 + 1.0 / 3) / 2, h_seq0 / 2);
 }
+
+TEST_CASE("usage: recorded picks of sgatlin, peer and moe layers add up to their own pick counts") {
+  // The layers count picks themselves (router / moe op); the records are a separate path.
+  for (const char* type : {"sgatlin", "peer", "moe"}) {
+    INFO(type);
+    ModelConfig m;
+    m.vocab_size = 37;
+    m.d_model = 32;
+    m.d_heads = 16;
+    m.n_layers = 2;
+    m.ffw = std::string(type) == "moe"
+                ? FfwConfig{"moe", 8, 5, 2, 8, "product_dense", "identity"}
+                : FfwConfig{type, 16, 3, 2, 8, type == std::string("peer") ? "product_key_value" : "product_dense", "identity"};
+    Transformer model(m, 2);
+    RecordRouting record(model);
+    IntTensor tok = IntTensor::empty({2, 7});
+    for (int64_t i = 0; i < 14; ++i) tok[i] = static_cast<int32_t>((i * 11 + 3) % 37);
+    Tape tape;
+    NoGradGuard ng(tape);
+    model.forward(tape, tok);
+    const PoolShape ps = usage_pools(m.ffw);
+    for (int64_t l = 0; l < 2; ++l) {
+      std::vector<int64_t> counts(ps.pools * ps.size, 0);
+      add_picks(model.ffw(l).routing()->last.idx_NxCxK, 0, 14, nullptr, ps.pools, ps.size, counts);
+      CHECK(counts == model.ffw(l).pick_counts());
+    }
+  }
+}
