@@ -10,10 +10,6 @@ namespace sg {
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 void write_npy(const std::string& path, const int32_t* data, const std::vector<int64_t>& shape);
 
-}  // namespace sg
-
-namespace sg {
-
 // A .npy file as read back: its dtype descr ("<i4", "<f4", ...), shape and raw data.
 struct NpyArray {
   std::string descr;
@@ -21,7 +17,7 @@ struct NpyArray {
   std::string bytes;
   int64_t numel() const;
 };
-// Reads v1.0 files in C order; throws naming the path on anything else.
+// Reads v1.0 files in C order holding int32 or float32; throws naming the path otherwise.
 NpyArray read_npy(const std::string& path);
 
 }  // namespace sg
