@@ -1,14 +1,10 @@
 // sgatlin generate: sample text from a checkpoint, streamed as it is decoded.
-#include <filesystem>
 #include <iostream>
 
+#include "cli/checkpoint_model.h"
 #include "cli/commands.h"
 #include "data/tokenizer.h"
 #include "eval/generate.h"
-#include "train/checkpoint.h"
-#include "train/run_config.h"
-
-namespace fs = std::filesystem;
 
 namespace sg::cli {
 
@@ -20,25 +16,11 @@ struct GenerateArgs {
   int threads = 0;
 };
 
-// The run folder keeps a copy of its tokenizer; fall back to the config's path.
-std::string find_tokenizer(const std::string& ckpt_dir, const nlohmann::json& run_config) {
-  for (const fs::path& p : {fs::path(ckpt_dir) / "tokenizer.model",
-                            fs::path(ckpt_dir).parent_path().parent_path() / "tokenizer.model"})
-    if (fs::exists(p)) return p.string();
-  const std::string cfg_path = run_config["data"].value("tokenizer", "");
-  SG_CHECK(fs::exists(cfg_path), ckpt_dir, ": no tokenizer.model next to the checkpoint and "
-           "data.tokenizer = \"", cfg_path, "\" does not exist");
-  return cfg_path;
-}
-
 void run_generate(const GenerateArgs& a) {
   apply_threads(a.threads);
-  const std::string ckpt = resolve_checkpoint(a.checkpoint);
-  const nlohmann::json run_config = checkpoint_run_config(ckpt);
-  const ModelConfig mcfg = parse_model_config(run_config.at("model"), ckpt + "/model.safetensors");
-  Transformer model(mcfg, 0);
-  load_model_weights(ckpt, model);
-  const Tokenizer tok = Tokenizer::load(find_tokenizer(ckpt, run_config));
+  CheckpointModel cm = load_checkpoint_model(a.checkpoint);
+  Transformer& model = *cm.model;
+  const Tokenizer tok = Tokenizer::load(find_tokenizer(cm.dir, cm.run_config));
   std::vector<int32_t> prompt = {tok.eos_id()};  // training inputs start with eos (spec §4)
   for (int32_t id : tok.encode(a.prompt)) prompt.push_back(id);
   SampleOptions opt = a.sample;

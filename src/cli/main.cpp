@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
   sg::cli::register_train(app);
   sg::cli::register_generate(app);
   sg::cli::register_info(app);
+  sg::cli::register_eval(app);
+  sg::cli::register_intervene(app);
+  sg::cli::register_scope(app);
+  sg::cli::register_report(app);
   sg::cli::register_bench(app);
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 #include "autograd/param_store.h"
 #include "autograd/tape.h"
 #include "nn/model_config.h"
+#include "nn/routing_trace.h"
 
 namespace sg {
 
@@ -21,6 +22,9 @@ class FeedForward {
   // How often each neuron/expert was picked in the last forward, flattened
   // [C*N] (sgatlin), [N] (peer) or [E] (moe); empty for dense layers.
   virtual std::vector<int64_t> pick_counts() const { return {}; }
+  // Record/override of the router decisions (sgatlin, peer; moe records only);
+  // nullptr for dense layers.
+  virtual RoutingHook* routing() { return nullptr; }
 };
 
 // Builds the layer of cfg.type, registering its parameters under `prefix`

@@ -206,8 +206,12 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
     }
     if (r.state.step % cfg.eval_every == 0 || last) {
       const EvalResult ev = validate(r);
+      nlohmann::json usage = nlohmann::json::array();
+      for (const LayerUsage& u : ev.usage) usage.push_back(to_json(u));
       write_json_line(r.metrics, {{"step", r.state.step}, {"val_loss", ev.loss},
-                                  {"val_acc", ev.accuracy}, {"val_perplexity", ev.perplexity}});
+                                  {"val_acc", ev.accuracy}, {"val_perplexity", ev.perplexity},
+                                  {"val_perplexity_last_token", ev.perplexity_last_token},
+                                  {"val_usage", usage}});
       sum.val_loss = ev.loss;
       sum.val_accuracy = ev.accuracy;
       sum.val_perplexity = ev.perplexity;

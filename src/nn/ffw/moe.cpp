@@ -5,6 +5,7 @@
 #include "nn/ffw/layers.h"
 #include "ops/linear.h"
 #include "ops/moe_experts.h"
+#include "ops/topk.h"
 
 namespace sg {
 
@@ -26,16 +27,29 @@ class Moe : public FeedForward {
   VarP forward(Tape& tape, const VarP& x_NxD) override {
     check_ffw_input("moe", x_NxD, D_);
     VarP logits_NxE = linear(tape, x_NxD, gate_);
+    SG_CHECK(!hook_.patch, "moe: routing override is not supported (sgatlin and peer only)");
+    if (hook_.record) record_picks(logits_NxE->value);
     return moe_experts(tape, x_NxD, logits_NxE, w1_, b1_, w2_, b2_, cfg_.knn, counts_);
   }
   int64_t flops_per_token() const override { return ffw_flops_per_token(cfg_, D_); }
   std::vector<int64_t> pick_counts() const override { return counts_; }
+  RoutingHook* routing() override { return &hook_; }
 
  private:
   FfwConfig cfg_;
   int64_t D_;
   VarP gate_, w1_, b1_, w2_, b2_;
   std::vector<int64_t> counts_;
+  RoutingHook hook_;
+
+  // The same top-K (ties to the lower index) moe_experts takes, as one channel.
+  void record_picks(const Tensor& logits_NxE) {
+    const int64_t N = logits_NxE.dim(0), K = cfg_.knn;
+    Tensor vals;
+    IntTensor idx;
+    topk(logits_NxE, K, vals, idx);
+    hook_.last = {idx.reshape({N, 1, K}), vals.reshape({N, 1, K})};
+  }
 };
 
 }  // namespace

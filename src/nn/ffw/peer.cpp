@@ -32,6 +32,7 @@ class Peer : public FeedForward {
                           ExpertGate::softmax_post_activation);
   }
   int64_t flops_per_token() const override { return ffw_flops_per_token(cfg_, D_); }
+  RoutingHook* routing() override { return &router_->hook(); }
   // One shared table: the heads' counts fold into [E].
   std::vector<int64_t> pick_counts() const override {
     const auto& per_head = router_->pick_counts();

@@ -31,6 +31,7 @@ class Sgatlin : public FeedForward {
                           ExpertGate::pre_activation);
   }
   int64_t flops_per_token() const override { return ffw_flops_per_token(cfg_, D_); }
+  RoutingHook* routing() override { return &router_->hook(); }
   std::vector<int64_t> pick_counts() const override { return router_->pick_counts(); }
 
  private:

@@ -20,6 +20,7 @@ Routing Router::route(Tape& tape, const VarP& x_NxD) {
   SG_CHECK(x_NxD->value.rank() == 2 && x_NxD->value.dim(1) == dims_.d_model, "router: x has shape ",
            shape_str(x_NxD->value.shape()), ", expected [N, ", dims_.d_model, "]");
   Routing r = compute(tape, x_NxD);
+  r.scores_NxCxK = apply_routing_hook(tape, hook_, r.scores_NxCxK, r.idx_NxCxK, "router");
   const int64_t E = dims_.n_neurons, C = dims_.n_channels, K = dims_.knn;
   counts_.assign(static_cast<size_t>(C * E), 0);
   const int64_t rows = r.idx_NxCxK.numel() / K;  // (token, channel) pairs

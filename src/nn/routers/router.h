@@ -11,6 +11,7 @@
 
 #include "autograd/param_store.h"
 #include "autograd/tape.h"
+#include "nn/routing_trace.h"
 
 namespace sg {
 
@@ -30,6 +31,8 @@ class Router {
   Routing route(Tape& tape, const VarP& x_NxD);
   // Picks per neuron in the last route(), flattened [C*E].
   const std::vector<int64_t>& pick_counts() const { return counts_; }
+  // Record/override of the decisions; route() applies it before counting.
+  RoutingHook& hook() { return hook_; }
 
  protected:
   explicit Router(const RouterDims& dims) : dims_(dims) {}
@@ -38,6 +41,7 @@ class Router {
 
  private:
   std::vector<int64_t> counts_;
+  RoutingHook hook_;
 };
 
 // Builds `type` (product_dense | product_key_value | key_value | dense) with its
