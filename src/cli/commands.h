@@ -11,6 +11,7 @@ void register_data(CLI::App& app);      // cmd_data.cpp
 void register_train(CLI::App& app);     // cmd_train.cpp
 void register_generate(CLI::App& app);  // cmd_generate.cpp
 void register_info(CLI::App& app);      // cmd_info.cpp
+void register_sweep(CLI::App& app);     // cmd_sweep.cpp
 // `bench` with its `ops` subcommand; returned so more bench modes can attach to it.
 CLI::App* register_bench(CLI::App& app);
 

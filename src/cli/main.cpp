@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   sg::cli::register_train(app);
   sg::cli::register_generate(app);
   sg::cli::register_info(app);
+  sg::cli::register_sweep(app);
   sg::cli::register_bench(app);
   try {
     app.parse(argc, argv);
