@@ -106,7 +106,7 @@ std::string isoflop_script(double budget, const std::vector<std::string>& types,
      << "set title 'Isoflop: " << format_budget(budget)
      << " training FLOPs (best run over the grid at each point)'\n"
      << "set logscale x\nunset logscale y\nset xlabel 'parameters'\n"
-     << "set ylabel 'final validation loss'\nset key top right\nset format x '%.1s%c'\n"
+     << "set ylabel 'final validation loss'\nset key top right\nset format x '%.0s%c'\n"
      << "set grid\nplot ";
   for (size_t i = 0; i < types.size(); ++i)
     gp << (i ? ", \\\n     " : "") << gp_quote(data.string()) << " index " << i
@@ -117,15 +117,15 @@ std::string isoflop_script(double budget, const std::vector<std::string>& types,
   return gp.str();
 }
 
-// Two panels: training loss and validation loss against tokens, colour by type and
-// dash pattern by scale.
+// Two panels: training loss and validation loss against tokens (log x), colour by type
+// and dash pattern by scale.
 std::string curves_script(double budget, const std::vector<std::pair<const SweepRow*, fs::path>>& runs,
                           const fs::path& png) {
   std::ostringstream gp;
   gp << "set output " << gp_quote(png.string()) << "\n"
      << "set multiplot layout 1,2 title 'Loss curves: " << format_budget(budget)
-     << " training FLOPs'\nset logscale x\nset logscale y\nset xlabel 'tokens'\nset grid\n"
-     << "set format x '%.1s%c'\nset key outside right font ',8'\n";
+     << " training FLOPs'\nset logscale x\nunset logscale y\nset xlabel 'tokens'\nset grid\n"
+     << "set format x '%.0s%c'\nset key outside right font ',8'\n";
   const std::string prefix = "b" + format_budget(budget) + "_";
   for (int panel = 0; panel < 2; ++panel) {
     gp << "set title '" << (panel ? "validation" : "training") << " loss'\nset ylabel '"
@@ -140,7 +140,7 @@ std::string curves_script(double budget, const std::vector<std::pair<const Sweep
     }
     gp << "\nset key outside right font ',8'\n";
   }
-  gp << "unset multiplot\nunset logscale y\n";
+  gp << "unset multiplot\n";
   return gp.str();
 }
 

@@ -139,9 +139,11 @@ TEST_CASE("sweep CLI: an interrupted sweep resumes, finished runs are skipped") 
   REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") + " --vocab-size 320",
               &out) == 0);
   dir.write("base.json", base_json(dir.file("data")).dump());
-  // mlp 7 steps, sgatlin 4 steps at 1.5e9 (worked out in the plan test); 1e6 is 0 steps.
+  // mlp 7 steps at 1.5e9 (worked out in the plan test); swiglu F 256: ffw per token
+  // 3*2*128*256 = 196608, a step 3*4*2*(4718592 + 32*196608) = 264241152 -> 5 steps.
+  // 1e6 is 0 steps for both.
   const json sweep = {{"base", dir.file("base.json")}, {"budgets", {1.5e9, 1e6}},
-                      {"types", {"mlp", "sgatlin"}}, {"scales", {1}}, {"workdir", dir.file("w")}};
+                      {"types", {"mlp", "swiglu"}}, {"scales", {1}}, {"workdir", dir.file("w")}};
   const std::string cfg = dir.write("sweep.json", sweep.dump());
   const std::string cmd = kBin + " sweep --threads 2 --config " + cfg;
 
@@ -156,7 +158,7 @@ TEST_CASE("sweep CLI: an interrupted sweep resumes, finished runs are skipped") 
   CHECK_FALSE(std::filesystem::exists(dir.file("w/b1.5e9_mlp_s1/summary.json")));
   REQUIRE(run("PATH=/nonexistent " + cmd, &out) == 0);
   CHECK(out.find("[1/4] b1.5e9_mlp_s1: resuming at step 2") != std::string::npos);
-  CHECK(out.find("[2/4] b1.5e9_sgatlin_s1: training") != std::string::npos);
+  CHECK(out.find("[2/4] b1.5e9_swiglu_s1: training") != std::string::npos);
   CHECK(out.find("b1e6_mlp_s1: skipped, 0 steps") != std::string::npos);
   CHECK(out.find("gnuplot not found: plots skipped") != std::string::npos);
 
@@ -165,8 +167,8 @@ TEST_CASE("sweep CLI: an interrupted sweep resumes, finished runs are skipped") 
   CHECK(summary[0]["name"] == "b1.5e9_mlp_s1");
   CHECK(summary[0]["steps"] == 7);
   CHECK(summary[0]["tokens"] == 7 * 4 * 32);
-  CHECK(summary[1]["steps"] == 4);
-  CHECK(summary[1]["type"] == "sgatlin");
+  CHECK(summary[1]["steps"] == 5);
+  CHECK(summary[1]["type"] == "swiglu");
   CHECK(summary[1]["val_perplexity"].get<double>() ==
         doctest::Approx(std::exp(summary[1]["val_loss"].get<double>())).epsilon(1e-6));  // float vs double exp
   const std::string csv = read_file(dir.file("w/summary.csv"));
@@ -175,11 +177,11 @@ TEST_CASE("sweep CLI: an interrupted sweep resumes, finished runs are skipped") 
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
 
   // A third call trains nothing and leaves the runs untouched, now with plots.
-  const std::string metrics = read_file(dir.file("w/b1.5e9_sgatlin_s1/metrics.jsonl"));
+  const std::string metrics = read_file(dir.file("w/b1.5e9_swiglu_s1/metrics.jsonl"));
   REQUIRE(run(cmd, &out) == 0);
   CHECK(out.find("[1/4] b1.5e9_mlp_s1: finished earlier, skipped") != std::string::npos);
-  CHECK(out.find("[2/4] b1.5e9_sgatlin_s1: finished earlier, skipped") != std::string::npos);
-  CHECK(read_file(dir.file("w/b1.5e9_sgatlin_s1/metrics.jsonl")) == metrics);
+  CHECK(out.find("[2/4] b1.5e9_swiglu_s1: finished earlier, skipped") != std::string::npos);
+  CHECK(read_file(dir.file("w/b1.5e9_swiglu_s1/metrics.jsonl")) == metrics);
   CHECK(json::parse(read_file(dir.file("w/summary.json"))) == summary);
   if (out.find("gnuplot not found") == std::string::npos) {
     CHECK(std::filesystem::file_size(dir.file("w/plots/isoflop_b1.5e9.png")) > 0);
