@@ -145,7 +145,9 @@ TEST_CASE("sweep CLI: an interrupted sweep resumes, finished runs are skipped") 
   const json sweep = {{"base", dir.file("base.json")}, {"budgets", {1.5e9, 1e6}},
                       {"types", {"mlp", "swiglu"}}, {"scales", {1}}, {"workdir", dir.file("w")}};
   const std::string cfg = dir.write("sweep.json", sweep.dump());
-  const std::string cmd = kBin + " sweep --threads 2 --config " + cfg;
+  // Passive OpenMP waiting: on a loaded shared machine spinning threads made this test
+  // ~20x slower (it changes no result: the thread count is the same).
+  const std::string cmd = "OMP_WAIT_POLICY=passive " + kBin + " sweep --threads 2 --config " + cfg;
 
   REQUIRE(run(cmd + " --dry-run --bench-steps 0", &out) == 0);
   INFO(out);
