@@ -2,6 +2,7 @@
 // another, or print its plan with --dry-run. Re-running the same command continues an
 // interrupted sweep: finished runs (summary.json) are skipped, a run with a checkpoint
 // resumes from it. summary.json/.csv and plots are refreshed after every run.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>

@@ -1,6 +1,7 @@
 #include "train/sweep.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -244,6 +245,10 @@ std::vector<PlannedRun> expand_sweep(const SweepSpec& s, const RunConfig& base) 
           r.run_dir = (std::filesystem::path(s.workdir) / r.name).string();
           plan.push_back(std::move(r));
         }
+  std::set<std::string> names;  // e.g. budgets 1e15 and 1.0000001e15 print alike
+  for (const auto& r : plan)
+    SG_CHECK(names.insert(r.name).second, s.source, ": two runs would both be named ", r.name,
+             " (make the budgets or grid values differ in their first 6 digits)");
   return plan;
 }
 

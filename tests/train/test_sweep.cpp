@@ -130,6 +130,9 @@ TEST_CASE("sweep: invalid sweep files name the file, path, value and what is all
   const std::string bad_key = expand_error(with("overrides", {{"optimizer.lr", 1e-3}}));
   CHECK(bad_key.find("optimizer.lr") != std::string::npos);
   CHECK(bad_key.find("unknown key (did you mean \"learning_rate\"?") != std::string::npos);
+  CHECK(expand_error(with("budgets", {1e10, 1.0000001e10})) ==
+        "s.json: two runs would both be named b1e10_mlp_s1_lr0.001_seed0 (make the budgets or "
+        "grid values differ in their first 6 digits)");
 }
 
 TEST_CASE("sweep CLI: an interrupted sweep resumes, finished runs are skipped") {
