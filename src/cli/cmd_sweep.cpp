@@ -106,16 +106,19 @@ double estimate_seconds(const PlannedRun& r, double tokens_per_s) {
 // tokens/s of every distinct model shape, from a short bench_model on a batch of about
 // 8k tokens (smaller than the run's batch when that is larger: throughput per token
 // hardly depends on it, and a TinyStories batch would take minutes per step here).
-std::map<std::string, double> bench_shapes(const std::vector<PlannedRun>& plan, int64_t steps) {
+std::map<std::string, double> bench_shapes(const std::vector<PlannedRun>& plan,
+                                           const std::vector<RunState>& states, int64_t steps) {
   std::map<std::string, RunConfig> shapes;
-  for (const auto& r : plan) {
-    if (r.steps == 0) continue;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const PlannedRun& r = plan[i];
+    if (states[i].status == Status::zero_steps || states[i].status == Status::done) continue;
     RunConfig c = r.cfg;
     const int64_t micro = c.data.batch_size / c.optimizer.n_gradient_accumulation;
     c.data.batch_size = std::min<int64_t>(micro, std::max<int64_t>(1, 8192 / c.data.seq_len));
     shapes.emplace(to_json(c.model).dump() + cat("|", c.data.batch_size, "|", c.data.seq_len), c);
   }
   std::map<std::string, double> tps;
+  if (shapes.empty()) return tps;
   Progress progress("benchmark", static_cast<int64_t>(shapes.size()));
   int64_t done = 0;
   for (const auto& [key, c] : shapes) {
@@ -136,8 +139,9 @@ void print_plan(const std::vector<PlannedRun>& plan, const std::vector<RunState>
   for (size_t i = 0; i < plan.size(); ++i) {
     const PlannedRun& r = plan[i];
     std::string est;
-    if (!tps.empty() && r.steps > 0) {
-      const double s = estimate_seconds(r, tps.at(to_json(r.cfg.model).dump()));
+    const auto it = tps.find(to_json(r.cfg.model).dump());
+    if (it != tps.end() && r.steps > 0) {
+      const double s = estimate_seconds(r, it->second);
       est = format_duration(s);
       if (states[i].status == Status::new_run) total += s;
       if (states[i].status == Status::resume) total += s * (1.0 - static_cast<double>(states[i].resume_step) / r.steps);
@@ -187,7 +191,9 @@ void run_sweep(const SweepArgs& a) {
               spec.scales.size(), plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
               spec.workdir.c_str());
   if (a.dry_run) {
-    print_plan(plan, states, a.bench_steps > 0 ? bench_shapes(plan, a.bench_steps) : std::map<std::string, double>{});
+    std::fflush(stdout);
+    print_plan(plan, states,
+               a.bench_steps > 0 ? bench_shapes(plan, states, a.bench_steps) : std::map<std::string, double>{});
     return;
   }
   print_plan(plan, states, {});
