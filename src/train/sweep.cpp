@@ -223,7 +223,7 @@ std::vector<PlannedRun> expand_sweep(const SweepSpec& s, const RunConfig& base) 
           r.scale = scale;
           r.grid_values = combo;
           r.name = cat("b", format_budget(budget), "_", type, "_s", scale);
-          for (const auto& [key, v] : combo) r.name += "_" + label_of(key) + name_value(v);
+          for (const auto& [key, v] : combo) r.name += cat("_", label_of(key), name_value(v));
 
           json j = base.raw;
           j["model"] = to_json(ladder_model(type, scale, base.model.vocab_size));

@@ -126,7 +126,7 @@ std::string curves_script(double budget, const std::vector<std::pair<const Sweep
      << "set multiplot layout 1,2 title 'Loss curves: " << format_budget(budget)
      << " training FLOPs'\nset logscale x\nunset logscale y\nset xlabel 'tokens'\nset grid\n"
      << "set format x '%.0s%c'\nset key outside right font ',8'\n";
-  const std::string prefix = "b" + format_budget(budget) + "_";
+  const std::string prefix = cat("b", format_budget(budget), "_");
   for (int panel = 0; panel < 2; ++panel) {
     gp << "set title '" << (panel ? "validation" : "training") << " loss'\nset ylabel '"
        << (panel ? "validation" : "training") << " loss'\n"
@@ -192,18 +192,29 @@ json sweep_summary_json(const std::vector<SweepRow>& rows) {
 }
 
 std::string sweep_summary_csv(const SweepSpec& spec, const std::vector<SweepRow>& rows) {
-  std::string csv = "name,budget,type,scale";
-  for (const auto& [key, _] : spec.grid) csv += "," + csv_field(key);
-  csv += ",n_params,train_flops_per_token,steps,tokens,final_train_loss,val_loss,"
-         "val_perplexity,val_accuracy,wall_s,tokens_per_s,run_dir\n";
+  const std::vector<std::string> numbers = {"n_params", "train_flops_per_token", "steps", "tokens",
+                                            "final_train_loss", "val_loss", "val_perplexity",
+                                            "val_accuracy", "wall_s", "tokens_per_s"};
+  auto line = [](const std::vector<std::string>& fields) {
+    std::string s;
+    for (const auto& f : fields) {
+      if (!s.empty()) s += ',';
+      s += f;
+    }
+    return s + '\n';
+  };
+  std::vector<std::string> header = {"name", "budget", "type", "scale"};
+  for (const auto& [key, _] : spec.grid) header.push_back(csv_field(key));
+  header.insert(header.end(), numbers.begin(), numbers.end());
+  header.push_back("run_dir");
+  std::string csv = line(header);
   for (const json& j : sweep_summary_json(rows)) {
-    csv += csv_value(j["name"]) + "," + j["budget"].dump() + "," + csv_value(j["type"]) + "," +
-           j["scale"].dump();
-    for (const auto& [key, _] : spec.grid) csv += "," + csv_value(j["grid"][key]);
-    for (const char* k : {"n_params", "train_flops_per_token", "steps", "tokens", "final_train_loss",
-                          "val_loss", "val_perplexity", "val_accuracy", "wall_s", "tokens_per_s"})
-      csv += "," + j[k].dump();
-    csv += "," + csv_value(j["run_dir"]) + "\n";
+    std::vector<std::string> f = {csv_value(j["name"]), j["budget"].dump(), csv_value(j["type"]),
+                                  j["scale"].dump()};
+    for (const auto& [key, _] : spec.grid) f.push_back(csv_value(j["grid"][key]));
+    for (const auto& k : numbers) f.push_back(j[k].dump());
+    f.push_back(csv_value(j["run_dir"]));
+    csv += line(f);
   }
   return csv;
 }
