@@ -44,8 +44,14 @@ std::string sh_quote(const std::string& s) {
   return q + "'";
 }
 
-int type_color(const std::string& type) {
-  return static_cast<int>(std::find(kTypeOrder.begin(), kTypeOrder.end(), type) - kTypeOrder.begin()) + 1;
+size_t type_index(const std::string& type) {
+  return static_cast<size_t>(std::find(kTypeOrder.begin(), kTypeOrder.end(), type) - kTypeOrder.begin());
+}
+
+// gnuplot line colour of a type; sgatlin (the method) in red, the baselines in calmer hues.
+std::string type_color(const std::string& type) {
+  static const char* colors[] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728"};
+  return std::string("rgb '") + colors[type_index(type)] + "'";
 }
 
 std::vector<double> budgets_of(const std::vector<SweepRow>& rows) {
@@ -59,16 +65,16 @@ std::vector<double> budgets_of(const std::vector<SweepRow>& rows) {
 // final validation loss over the grid. Returns the types, in block order.
 std::vector<std::string> write_isoflop_data(const std::vector<SweepRow>& rows, double budget,
                                             const fs::path& file) {
-  std::map<int, std::map<int64_t, const SweepRow*>> best;  // type color -> scale -> row
+  std::map<size_t, std::map<int64_t, const SweepRow*>> best;  // type index -> scale -> row
   for (const auto& r : rows) {
     if (r.run.budget != budget) continue;
-    const SweepRow*& b = best[type_color(r.run.type)][r.run.scale];
+    const SweepRow*& b = best[type_index(r.run.type)][r.run.scale];
     if (!b || r.result.val_loss < b->result.val_loss) b = &r;
   }
   std::ostringstream out;
   std::vector<std::string> types;
-  for (const auto& [color, by_scale] : best) {
-    types.push_back(kTypeOrder[color - 1]);
+  for (const auto& [index, by_scale] : best) {
+    types.push_back(kTypeOrder[index]);
     out << "# " << types.back() << ": n_params val_loss scale name\n";
     for (const auto& [scale, r] : by_scale)
       out << r->result.n_params << " " << json(r->result.val_loss).dump() << " " << scale << " "
