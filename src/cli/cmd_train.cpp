@@ -3,10 +3,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "data/tokenizer.h"
+#include "train/run_setup.h"
 #include "train/trainer.h"
 #include "util/error.h"
-#include "util/file_io.h"
 
 namespace fs = std::filesystem;
 
@@ -20,43 +19,22 @@ struct TrainArgs {
   int threads = 0;
 };
 
-// Data paths become absolute so a run can be resumed from any folder.
-void absolutize_data_paths(RunConfig& cfg) {
-  for (auto [field, key] : {std::pair{&cfg.data.train, "train"}, {&cfg.data.valid, "valid"},
-                            {&cfg.data.tokenizer, "tokenizer"}}) {
-    SG_CHECK(!field->empty(), "config: data.", key, " is not set (run 'sgatlin data prepare' and "
-             "point data.", key, " at its output)");
-    SG_CHECK(fs::exists(*field), "config: data.", key, " = \"", *field,
-             "\": no such file (run 'sgatlin data prepare' first?)");
-    *field = fs::absolute(*field).lexically_normal().string();
-    cfg.raw["data"][key] = *field;
-  }
-}
-
 void run_train(const TrainArgs& a) {
   const int threads = apply_threads(a.threads);
-  TrainOptions opt;
   RunConfig cfg;
+  std::string run_dir;
   if (!a.resume.empty()) {
     const std::string saved = (fs::path(a.resume) / "config.json").string();
     SG_CHECK(fs::exists(saved), "--resume ", a.resume, ": no config.json there (not a run folder)");
     cfg = load_run_config(saved, a.overrides);
-    opt.run_dir = a.resume;
-    opt.resume = true;
+    run_dir = a.resume;
   } else {
     SG_CHECK(!a.config.empty(), "train: pass --config FILE (or --resume RUN_DIR)");
     cfg = load_run_config(a.config, a.overrides);
     absolutize_data_paths(cfg);
-    opt.run_dir = (fs::path(a.workdir.empty() ? cfg.workdir : a.workdir) / cfg.name).string();
+    run_dir = (fs::path(a.workdir.empty() ? cfg.workdir : a.workdir) / cfg.name).string();
   }
-  const Tokenizer tok = Tokenizer::load(cfg.data.tokenizer);
-  SG_CHECK(tok.vocab_size() <= cfg.model.vocab_size, "config: model.vocab_size = ",
-           cfg.model.vocab_size, " is smaller than the tokenizer's ", tok.vocab_size(), " (",
-           cfg.data.tokenizer, ")");
-  opt.eos_id = tok.eos_id();
-  opt.pad_id = tok.pad_id();
-  fs::create_directories(opt.run_dir);
-  write_file_atomic((fs::path(opt.run_dir) / "tokenizer.model").string(), read_file(cfg.data.tokenizer));
+  const TrainOptions opt = prepare_run(cfg, run_dir, !a.resume.empty());
   std::cerr << "run folder " << opt.run_dir << " (" << threads << " threads)\n";
   const TrainSummary s = train(cfg, opt);
   std::cout << "done: " << s.steps << " steps, " << s.tokens << " tokens in "
