@@ -5,6 +5,7 @@
 #include <string>
 
 #include "autograd/tape.h"
+#include "ops/vexp.h"
 
 namespace sg {
 
@@ -13,7 +14,11 @@ enum class Activation { identity, gelu, relu, swish, sigmoid };
 Activation parse_activation(const std::string& name);  // throws listing the allowed names
 const char* activation_name(Activation a);
 
-inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+// Built on vexp (pure arithmetic) so loops over them vectorise; std::exp and std::tanh
+// do not without -ffast-math. tanh(u) = 1 - 2 / (exp(2u) + 1): absolute error ~1e-7.
+// Below -88, exp(-x) overflows fp32: sigmoid is exactly 0 there (vexp would clamp).
+inline float sigmoidf(float x) { return x < -88.0f ? 0.0f : 1.0f / (1.0f + vexp(-x)); }
+inline float tanhf_fast(float u) { return 1.0f - 2.0f / (vexp(2.0f * u) + 1.0f); }
 
 // gelu uses the tanh approximation (spec §2.1).
 inline float act_forward(Activation a, float x) {
@@ -24,7 +29,7 @@ inline float act_forward(Activation a, float x) {
     case Activation::swish: return x * sigmoidf(x);
     case Activation::gelu: {
       const float c = 0.7978845608028654f;  // sqrt(2/pi)
-      return 0.5f * x * (1.0f + std::tanh(c * (x + 0.044715f * x * x * x)));
+      return 0.5f * x * (1.0f + tanhf_fast(c * (x + 0.044715f * x * x * x)));
     }
   }
   return x;
