@@ -23,7 +23,8 @@ std::string find_tokenizer(const std::string& ckpt_dir, const nlohmann::json& ru
   for (const fs::path& p : {fs::path(ckpt_dir) / "tokenizer.model",
                             fs::path(ckpt_dir).parent_path().parent_path() / "tokenizer.model"})
     if (fs::exists(p)) return p.string();
-  const std::string cfg_path = run_config["data"].value("tokenizer", "");
+  const std::string cfg_path =
+      run_config.value(nlohmann::json::json_pointer("/data/tokenizer"), std::string());
   SG_CHECK(fs::exists(cfg_path), ckpt_dir, ": no tokenizer.model next to the checkpoint and "
            "data.tokenizer = \"", cfg_path, "\" does not exist");
   return cfg_path;

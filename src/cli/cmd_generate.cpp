@@ -28,16 +28,23 @@ void run_generate(const GenerateArgs& a) {
   std::vector<int32_t> out;
   std::string shown;
   std::cout << a.prompt << std::flush;
-  generate(model, prompt, opt, [&](int32_t id) {
-    if (id == tok.eos_id()) return;
-    out.push_back(id);
-    // Decode the whole continuation: pieces merge (bytes, leading spaces) across tokens.
+  // Decode the whole continuation each time: pieces merge (bytes, leading spaces) across
+  // tokens, so only a decode that extends what is shown can be streamed.
+  auto stream = [&](bool final) {
     const std::string text = tok.decode(out);
     if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
       std::cout << text.substr(shown.size()) << std::flush;
       shown = text;
+    } else if (final && text != shown) {
+      std::cout << "\n[decoded in full] " << text;  // a late byte changed earlier text
     }
+  };
+  generate(model, prompt, opt, [&](int32_t id) {
+    if (id == tok.eos_id()) return;
+    out.push_back(id);
+    stream(false);
   });
+  stream(true);
   std::cout << "\n";
 }
 

@@ -56,8 +56,10 @@ void register_train(CLI::App& app) {
   cmd->add_option("--set", a->overrides,
                   "Override a config key, e.g. --set optimizer.learning_rate=3e-4 (repeatable)");
   cmd->add_option("--workdir", a->workdir, "Parent folder of the run folder (default: config's workdir)");
-  cmd->add_option("--resume", a->resume, "Continue the run in this folder from its last checkpoint")
-      ->check(CLI::ExistingDirectory);
+  CLI::Option* resume =
+      cmd->add_option("--resume", a->resume, "Continue the run in this folder from its last checkpoint")
+          ->check(CLI::ExistingDirectory);
+  resume->excludes(cmd->get_option("--config"))->excludes(cmd->get_option("--workdir"));
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
   cmd->callback([a] { run_train(*a); });
 }

@@ -132,7 +132,10 @@ nlohmann::json checkpoint_run_config(const std::string& ckpt_dir) {
   const SafeTensors st = read_safetensors(file);
   auto it = st.metadata.find("run_config");
   SG_CHECK(it != st.metadata.end(), file, ": no 'run_config' in the metadata");
-  return nlohmann::json::parse(it->second);
+  const auto j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  SG_CHECK(j.is_object() && j.contains("model"), file,
+           ": the metadata's 'run_config' is not a run config JSON object");
+  return j;
 }
 
 void load_model_weights(const std::string& ckpt_dir, Transformer& model) {
@@ -165,7 +168,11 @@ void load_training_state(const std::string& ckpt_dir, const Transformer& model, 
   } catch (const nlohmann::json::exception& e) {
     fail(ckpt_dir, "/trainer_state.json: ", e.what());
   }
-  opt.restore(std::move(m), std::move(v), std::stoll(st.metadata.at("steps_done")));
+  auto steps = st.metadata.find("steps_done");
+  SG_CHECK(steps != st.metadata.end() && !steps->second.empty() &&
+               steps->second.find_first_not_of("0123456789") == std::string::npos,
+           file, ": metadata 'steps_done' is missing or not a step count");
+  opt.restore(std::move(m), std::move(v), std::stoll(steps->second));
 }
 
 }  // namespace sg

@@ -23,6 +23,9 @@ void absolutize_data_paths(RunConfig& cfg) {
 }
 
 TrainOptions prepare_run(const RunConfig& cfg, const std::string& run_dir, bool resume) {
+  // Checked before anything is written, so another run's folder is never touched.
+  SG_CHECK(resume || !fs::exists(fs::path(run_dir) / "checkpoints"), run_dir,
+           " already holds a run; pass --resume to continue it or choose another --workdir/name");
   const Tokenizer tok = Tokenizer::load(cfg.data.tokenizer);
   SG_CHECK(tok.vocab_size() <= cfg.model.vocab_size, "config: model.vocab_size = ",
            cfg.model.vocab_size, " is smaller than the tokenizer's ", tok.vocab_size(), " (",

@@ -62,16 +62,35 @@ void write_json_line(std::ofstream& out, const nlohmann::json& j) {
 }
 
 // After a resume, drop log lines past the checkpoint (and a torn last line) so the
-// log reads as one uninterrupted run.
-void truncate_metrics(const fs::path& path, int64_t step) {
-  if (!fs::exists(path)) return;
+// log reads as one uninterrupted run. Returns the last training loss kept (0: none).
+double truncate_metrics(const fs::path& path, int64_t step) {
+  if (!fs::exists(path)) return 0;
   std::ifstream in(path);
   std::string line, kept;
+  double last_loss = 0;
   while (std::getline(in, line)) {
     const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.value("step", int64_t{0}) <= step) kept += line + "\n";
+    if (!j.is_object() || j.value("step", int64_t{0}) > step) continue;
+    kept += line + "\n";
+    if (j.contains("loss")) last_loss = j["loss"].get<double>();
   }
   write_file_atomic(path.string(), kept);
+  return last_loss;
+}
+
+// Resuming with a different model, data or batch layout would silently continue
+// another experiment: refuse, naming the keys that differ.
+void check_resume_config(const nlohmann::json& saved, const nlohmann::json& now,
+                         const std::string& ckpt) {
+  std::string diff;
+  for (const char* key : {"/seed", "/model", "/data/train", "/data/seq_len", "/data/batch_size",
+                          "/optimizer/n_gradient_accumulation"}) {
+    const nlohmann::json::json_pointer ptr(key);
+    if (saved.contains(ptr) && saved.at(ptr) != now.at(ptr))
+      diff += cat(" ", std::string(key).substr(1), ": ", saved.at(ptr).dump(), " -> ", now.at(ptr).dump(), ";");
+  }
+  SG_CHECK(diff.empty(), "--resume: the config differs from the checkpoint ", ckpt, " in", diff,
+           " (only schedule, logging and budget keys may change on resume)");
 }
 
 void print_header(const Run& r) {
@@ -140,12 +159,14 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   Run r(cfg, opt);
   SG_CHECK(r.total_steps > 0, cfg.name, ": the run has 0 steps (flops_budget too small?)");
   const fs::path metrics_path = fs::path(opt.run_dir) / "metrics.jsonl";
+  double resumed_loss = 0;
   if (opt.resume) {
     const std::string ckpt = resolve_checkpoint(opt.run_dir);
+    check_resume_config(checkpoint_run_config(ckpt), cfg.raw, ckpt);
     load_model_weights(ckpt, r.model);
     load_training_state(ckpt, r.model, r.adamw, r.state);
     r.loader.restore(r.state.loader);
-    truncate_metrics(metrics_path, r.state.step);
+    resumed_loss = truncate_metrics(metrics_path, r.state.step);
     if (!opt.quiet) std::fprintf(stderr, "resuming from %s (step %lld)\n", ckpt.c_str(),
                                  static_cast<long long>(r.state.step));
   } else {
@@ -153,6 +174,7 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
              " already holds a run; pass --resume to continue it or choose another --workdir");
     fs::remove(metrics_path);
   }
+  const int64_t first_step = r.state.step;
   setup_run_dir(r);
   r.metrics.open(metrics_path, std::ios::app);
   if (!opt.quiet) print_header(r);
@@ -226,6 +248,13 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
     if (r.state.step == kill_at_step) raise(SIGKILL);
   }
   if (!opt.quiet) progress.finish();
+  if (r.state.step == first_step) {  // resumed a run whose steps were all done: measure it
+    const EvalResult ev = validate(r);
+    sum.final_train_loss = resumed_loss;
+    sum.val_loss = ev.loss;
+    sum.val_accuracy = ev.accuracy;
+    sum.val_perplexity = ev.perplexity;
+  }
   sum.steps = r.state.step;
   sum.tokens = r.state.tokens;
   sum.n_params = r.model.params().numel();

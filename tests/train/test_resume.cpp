@@ -118,3 +118,41 @@ TEST_CASE("train: a diverging run stops with a clear message and keeps its last 
   CHECK(resolve_checkpoint(dir.file("w/tiny")).find("step_00000001") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.file("w/tiny/summary.json")));
 }
+
+TEST_CASE("train: resuming a finished run, a changed config, or a taken folder") {
+  TempDir dir;
+  const auto text = dir.write("t.txt", join(tiny_paragraphs(200, 5), "\n\n"));
+  std::string out;
+  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
+                  " --vocab-size 320",
+              &out) == 0);
+  const std::string cfg = write_config(dir, dir.file("data"));
+  const std::string run_dir = dir.file("w/tiny");
+  REQUIRE(run(kBin + " train --threads 2 --config " + cfg + " --workdir " + dir.file("w") +
+                  " --set max_steps=4",
+              &out) == 0);
+  const auto first = nlohmann::json::parse(read_file(run_dir + "/summary.json"));
+  const std::string tokenizer = read_file(run_dir + "/tokenizer.model");
+
+  // Nothing left to train: the summary is measured again, not zeroed.
+  INFO(out);
+  REQUIRE(run(kBin + " train --threads 2 --resume " + run_dir, &out) == 0);
+  const auto again = nlohmann::json::parse(read_file(run_dir + "/summary.json"));
+  CHECK(again["val_loss"] == first["val_loss"]);
+  CHECK(again["final_train_loss"] == first["final_train_loss"]);
+
+  CHECK(run(kBin + " train --resume " + run_dir + " --set model.d_model=64", &out) == 1);
+  CHECK(out.find("model: ") != std::string::npos);
+  CHECK(out.find("differs from the checkpoint") != std::string::npos);
+
+  // A fresh run into the same folder is refused before anything there is rewritten.
+  const auto other = dir.write("o.txt", join(tiny_paragraphs(150, 8), "\n\n"));
+  REQUIRE(run(kBin + " data prepare --corpus " + other + " --out " + dir.file("data2") +
+                  " --vocab-size 320",
+              &out) == 0);
+  CHECK(run(kBin + " train --config " + cfg + " --workdir " + dir.file("w") + " --set data.tokenizer=" +
+                dir.file("data2/tokenizer.model"),
+            &out) == 1);
+  CHECK(out.find("already holds a run") != std::string::npos);
+  CHECK(read_file(run_dir + "/tokenizer.model") == tokenizer);
+}
