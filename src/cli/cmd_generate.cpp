@@ -21,15 +21,15 @@ void run_generate(const GenerateArgs& a) {
   CheckpointModel cm = load_checkpoint_model(a.checkpoint);
   Transformer& model = *cm.model;
   const Tokenizer tok = Tokenizer::load(find_tokenizer(cm.dir, cm.run_config));
+  std::vector<int32_t> out = tok.encode(a.prompt);
   std::vector<int32_t> prompt = {tok.eos_id()};  // training inputs start with eos (spec §4)
-  for (int32_t id : tok.encode(a.prompt)) prompt.push_back(id);
+  prompt.insert(prompt.end(), out.begin(), out.end());
   SampleOptions opt = a.sample;
   opt.stop_id = tok.eos_id();
-  std::vector<int32_t> out;
-  std::string shown;
-  std::cout << a.prompt << std::flush;
-  // Decode the whole continuation each time: pieces merge (bytes, leading spaces) across
+  // Decode prompt + continuation each time: pieces merge (bytes, leading spaces) across
   // tokens, so only a decode that extends what is shown can be streamed.
+  std::string shown = tok.decode(out);
+  std::cout << shown << std::flush;
   auto stream = [&](bool final) {
     const std::string text = tok.decode(out);
     if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
