@@ -28,6 +28,16 @@ std::string write_config(const TempDir& dir, const std::string& data) {
   return dir.write("tiny.json", cfg.dump(2));
 }
 
+// A tiny generated corpus prepared into dir/<out> (vocab 320); returns that folder.
+std::string prepare(const TempDir& dir, const std::string& out, int paragraphs, uint32_t seed) {
+  const auto text = dir.write(out + ".txt", join(tiny_paragraphs(paragraphs, seed), "\n\n"));
+  std::string log;
+  INFO(log);
+  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file(out) + " --vocab-size 320",
+              &log) == 0);
+  return dir.file(out);
+}
+
 // step -> the metrics line's "loss" as printed (round-trip exact text of the double).
 std::map<int64_t, std::string> losses(const std::string& metrics_path) {
   std::map<int64_t, std::string> out;
@@ -44,12 +54,8 @@ std::map<int64_t, std::string> losses(const std::string& metrics_path) {
 
 TEST_CASE("train: a run killed mid-way and resumed logs bit-identical losses") {
   TempDir dir;
-  const auto text = dir.write("t.txt", join(tiny_paragraphs(300, 4), "\n\n"));
+  const std::string cfg = write_config(dir, prepare(dir, "data", 300, 4));
   std::string out;
-  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
-                  " --vocab-size 320",
-              &out) == 0);
-  const std::string cfg = write_config(dir, dir.file("data"));
   const std::string flags = " --threads 2 --config " + cfg + " --workdir ";
 
   INFO(out);
@@ -80,12 +86,8 @@ TEST_CASE("train: bad config values and missing data are reported, nothing is tr
 
 TEST_CASE("checkpoint: a truncated model file is rejected with a clear error") {
   TempDir dir;
-  const auto text = dir.write("t.txt", join(tiny_paragraphs(200, 9), "\n\n"));
+  const std::string cfg = write_config(dir, prepare(dir, "data", 200, 9));
   std::string out;
-  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
-                  " --vocab-size 320",
-              &out) == 0);
-  const std::string cfg = write_config(dir, dir.file("data"));
   REQUIRE(run(kBin + " train --threads 2 --config " + cfg + " --workdir " + dir.file("w") +
                   " --set max_steps=3",
               &out) == 0);
@@ -99,12 +101,8 @@ TEST_CASE("checkpoint: a truncated model file is rejected with a clear error") {
 
 TEST_CASE("train: a diverging run stops with a clear message and keeps its last checkpoint") {
   TempDir dir;
-  const auto text = dir.write("t.txt", join(tiny_paragraphs(200, 3), "\n\n"));
+  const std::string cfg = write_config(dir, prepare(dir, "data", 200, 3));
   std::string out;
-  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
-                  " --vocab-size 320",
-              &out) == 0);
-  const std::string cfg = write_config(dir, dir.file("data"));
   // lr 1e30 blows the weights up in one update: step 2's loss is not finite.
   const int rc = run(kBin + " train --threads 2 --config " + cfg + " --workdir " + dir.file("w") +
                          " --set optimizer.learning_rate=1e30 --set optimizer.warmup_steps=0"
@@ -121,12 +119,8 @@ TEST_CASE("train: a diverging run stops with a clear message and keeps its last 
 
 TEST_CASE("train: resuming a finished run, a changed config, or a taken folder") {
   TempDir dir;
-  const auto text = dir.write("t.txt", join(tiny_paragraphs(200, 5), "\n\n"));
+  const std::string cfg = write_config(dir, prepare(dir, "data", 200, 5));
   std::string out;
-  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
-                  " --vocab-size 320",
-              &out) == 0);
-  const std::string cfg = write_config(dir, dir.file("data"));
   const std::string run_dir = dir.file("w/tiny");
   REQUIRE(run(kBin + " train --threads 2 --config " + cfg + " --workdir " + dir.file("w") +
                   " --set max_steps=4",
@@ -146,12 +140,9 @@ TEST_CASE("train: resuming a finished run, a changed config, or a taken folder")
   CHECK(out.find("differs from the checkpoint") != std::string::npos);
 
   // A fresh run into the same folder is refused before anything there is rewritten.
-  const auto other = dir.write("o.txt", join(tiny_paragraphs(150, 8), "\n\n"));
-  REQUIRE(run(kBin + " data prepare --corpus " + other + " --out " + dir.file("data2") +
-                  " --vocab-size 320",
-              &out) == 0);
+  const std::string other = prepare(dir, "data2", 150, 8);
   CHECK(run(kBin + " train --config " + cfg + " --workdir " + dir.file("w") + " --set data.tokenizer=" +
-                dir.file("data2/tokenizer.model"),
+                other + "/tokenizer.model",
             &out) == 1);
   CHECK(out.find("already holds a run") != std::string::npos);
   CHECK(read_file(run_dir + "/tokenizer.model") == tokenizer);
