@@ -25,8 +25,8 @@ fi
 
 echo
 echo "== $run"
-sed -n 's/^ *"\(val_loss\|val_perplexity\|tokens_per_s\|wall_s\)": \(.*\),*$/  \1 \2/p' "$run/summary.json"
-echo "  unigram baseline loss: $(sed -n 's/^ *"unigram_valid_loss": \(.*\),*$/\1/p' data/kjv/manifest.json)"
+sed -n 's/^ *"\(val_loss\|val_perplexity\|tokens_per_s\|wall_s\)": \([^,]*\),\?$/  \1 \2/p' "$run/summary.json"
+echo "  unigram baseline loss: $(sed -n 's/^ *"unigram_valid_loss": \([^,]*\),\?$/\1/p' data/kjv/manifest.json)"
 echo
 for prompt in "In the beginning" "And the LORD said unto Moses" "Blessed are the"; do
   echo "== sample: $prompt"
