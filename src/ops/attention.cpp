@@ -267,7 +267,7 @@ VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
                     v->value.data(), B, T, S, H, Dh);
   if (y->requires_grad)
     tape.record([q, k, v, y, lse_BxHxT, B, T, S, H, Dh] {
-    ScopedTimer timer(OpKind::attention);
+ScopedTimer timer(OpKind::attention);
 
       if (!y->has_grad()) return;
       attention_backward(q->requires_grad ? q->grad_or_zeros().data() : nullptr,

@@ -36,7 +36,7 @@ VarP bias_add(Tape& tape, const VarP& x, const VarP& b) {
   bias_forward(y->value.data(), x->value.data(), b->value.data(), N, F);
   if (y->requires_grad)
     tape.record([x, b, y, N, F] {
-    ScopedTimer timer(OpKind::elementwise);
+ScopedTimer timer(OpKind::elementwise);
 
       if (!y->has_grad()) return;
       const float* dy = y->grad.data();

@@ -100,7 +100,7 @@ CrossEntropyResult cross_entropy(Tape& tape, const VarP& logits, const IntTensor
   // before backward runs (N ints, negligible next to the [N, V] logits).
   if (loss->requires_grad)
     tape.record([logits, targets = targets.clone(), loss, lse_N, N, V, pad_id, n_valid] {
-    ScopedTimer timer(OpKind::loss);
+ScopedTimer timer(OpKind::loss);
 
       if (!loss->has_grad() || n_valid == 0) return;
       const float g = loss->grad[0] / static_cast<float>(n_valid);

@@ -53,7 +53,7 @@ VarP add(Tape& tape, const VarP& a, const VarP& b) {
   add_forward(y->value.data(), a->value.data(), b->value.data(), n);
   if (y->requires_grad)
     tape.record([a, b, y, n] {
-    ScopedTimer timer(OpKind::elementwise);
+      ScopedTimer timer(OpKind::elementwise);
       if (!y->has_grad()) return;
       if (a->requires_grad) axpy(a->grad_or_zeros().data(), y->grad.data(), 1.0f, n);
       if (b->requires_grad) axpy(b->grad_or_zeros().data(), y->grad.data(), 1.0f, n);
@@ -68,7 +68,7 @@ VarP scale(Tape& tape, const VarP& x, float s) {
   scale_forward(y->value.data(), x->value.data(), s, n);
   if (y->requires_grad)
     tape.record([x, y, s, n] {
-    ScopedTimer timer(OpKind::elementwise);
+      ScopedTimer timer(OpKind::elementwise);
       if (!y->has_grad()) return;
       axpy(x->grad_or_zeros().data(), y->grad.data(), s, n);
     });

@@ -57,7 +57,7 @@ VarP embedding(Tape& tape, const IntTensor& ids, const VarP& table_VxD) {
   if (out->requires_grad)
     // A copy of the ids: callers may refill their batch buffer before backward runs.
     tape.record([ids = ids.clone(), table_VxD, out, N, D] {
-    ScopedTimer timer(OpKind::embedding);
+      ScopedTimer timer(OpKind::embedding);
       if (!out->has_grad()) return;
       embedding_backward(table_VxD->grad_or_zeros().data(), out->grad.data(), ids.data(), N, D);
     });

@@ -44,7 +44,7 @@ VarP glu(Tape& tape, const VarP& z) {
   glu_forward(h->value.data(), z->value.data(), N, F);
   if (h->requires_grad)
     tape.record([z, h, N, F] {
-    ScopedTimer timer(OpKind::elementwise);
+ScopedTimer timer(OpKind::elementwise);
 
       if (!h->has_grad()) return;
       glu_backward(z->grad_or_zeros().data(), h->grad.data(), z->value.data(), N, F);

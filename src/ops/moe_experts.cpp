@@ -163,7 +163,7 @@ VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const Va
   for (int64_t e = 0; e < E; ++e) counts_E[e] = s->start[e + 1] - s->start[e];
   if (y->requires_grad)
     tape.record([=] {
-    ScopedTimer timer(OpKind::experts);
+      ScopedTimer timer(OpKind::experts);
       if (!y->has_grad()) return;
       auto grad_of = [](const VarP& v) {
         return v->requires_grad ? v->grad_or_zeros().data() : nullptr;

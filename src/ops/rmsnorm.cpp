@@ -86,7 +86,7 @@ VarP rmsnorm(Tape& tape, const VarP& x, const VarP& scale) {
   rmsnorm_forward(y->value.data(), rstd_N.data(), x->value.data(), scale->value.data(), N, D);
   if (y->requires_grad)
     tape.record([x, scale, y, rstd_N, N, D] {
-    ScopedTimer timer(OpKind::norm_rope);
+ScopedTimer timer(OpKind::norm_rope);
 
       if (!y->has_grad()) return;
       rmsnorm_backward(x->requires_grad ? x->grad_or_zeros().data() : nullptr,

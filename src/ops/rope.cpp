@@ -99,7 +99,7 @@ VarP rope(Tape& tape, const VarP& x, int64_t pos_offset) {
                T, H, Dh, pos_offset);
   if (y->requires_grad)
     tape.record([x, y, table, B, T, H, Dh, pos_offset] {
-    ScopedTimer timer(OpKind::norm_rope);
+ScopedTimer timer(OpKind::norm_rope);
 
       if (!y->has_grad()) return;
       rope_backward(x->grad_or_zeros().data(), y->grad.data(), table->cos_PxHf.data(),

@@ -262,7 +262,7 @@ VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
                          *groups, wi.data(), w_out->value.data(), m, act, gate);
   if (y->requires_grad)
     tape.record([=] {
-    ScopedTimer timer(OpKind::experts);
+      ScopedTimer timer(OpKind::experts);
       if (!y->has_grad()) return;
       auto grad_of = [](const VarP& v) {
         return v->requires_grad ? v->grad_or_zeros().data() : nullptr;

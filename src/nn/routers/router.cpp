@@ -147,15 +147,25 @@ void check_finite_logits(const char* op, const Tensor& t) {
   SG_CHECK(bad == 0, op, ": ", bad, " of ", n, " router logits are NaN or infinite (the model diverged)");
 }
 
+namespace {
+
+// Fresh routing outputs [N, C, K]; scores take part in autograd when `input` does.
+Routing new_routing(Tape& tape, const VarP& input, int64_t N, int64_t C, int64_t K) {
+  Routing r;
+  r.scores_NxCxK = make_var(Tensor::empty({N, C, K}), tape.needs_grad(input));
+  r.idx_NxCxK = IntTensor::empty({N, C, K});
+  return r;
+}
+
+}  // namespace
+
 Routing topk_route(Tape& tape, const VarP& logits_NxCE, int64_t C, int64_t K) {
   ScopedTimer timer(OpKind::routing);
   const Tensor& l = logits_NxCE->value;
   const int64_t N = l.dim(0), E = l.dim(1) / C, rows = N * C;
   check_shape("topk_route", "logits", l.shape(), {N, C * E});
   check_finite_logits("topk_route", l);
-  Routing r;
-  r.scores_NxCxK = make_var(Tensor::empty({N, C, K}), tape.needs_grad(logits_NxCE));
-  r.idx_NxCxK = IntTensor::empty({N, C, K});
+  Routing r = new_routing(tape, logits_NxCE, N, C, K);
   float* s = r.scores_NxCxK->value.data();
   int32_t* idx = r.idx_NxCxK.data();
 #pragma omp parallel for schedule(static)
@@ -165,7 +175,7 @@ Routing topk_route(Tape& tape, const VarP& logits_NxCE, int64_t C, int64_t K) {
   IntTensor picked = r.idx_NxCxK;
   if (scores->requires_grad)
     tape.record([logits_NxCE, scores, picked, rows, E, K] {
-    ScopedTimer timer(OpKind::routing);
+      ScopedTimer timer(OpKind::routing);
       if (!scores->has_grad()) return;
       float* dl = logits_NxCE->grad_or_zeros().data();
       const float* ds = scores->grad.data();
@@ -183,9 +193,7 @@ Routing product_topk_route(Tape& tape, const VarP& sub_Nx2Cnk, int64_t C, int64_
   const int64_t N = sub.dim(0), nk = sub.dim(1) / (2 * C);
   check_shape("product_topk", "sub", sub.shape(), {N, 2 * C * nk});
   check_finite_logits("product_topk", sub);
-  Routing r;
-  r.scores_NxCxK = make_var(Tensor::empty({N, C, K}), tape.needs_grad(sub_Nx2Cnk));
-  r.idx_NxCxK = IntTensor::empty({N, C, K});
+  Routing r = new_routing(tape, sub_Nx2Cnk, N, C, K);
   float* s = r.scores_NxCxK->value.data();
   int32_t* idx = r.idx_NxCxK.data();
 #pragma omp parallel for schedule(static)
@@ -198,7 +206,7 @@ Routing product_topk_route(Tape& tape, const VarP& sub_Nx2Cnk, int64_t C, int64_
   IntTensor picked = r.idx_NxCxK;
   if (scores->requires_grad)
     tape.record([sub_Nx2Cnk, scores, picked, N, C, K, nk] {
-    ScopedTimer timer(OpKind::routing);
+      ScopedTimer timer(OpKind::routing);
       if (!scores->has_grad()) return;
       float* dsub = sub_Nx2Cnk->grad_or_zeros().data();
       const float* ds = scores->grad.data();
@@ -242,7 +250,7 @@ VarP key_similarity(Tape& tape, const VarP& q_NxGKd, const VarP& keys_GxMxKd, fl
   }
   if (sim->requires_grad)
     tape.record([q_NxGKd, keys_GxMxKd, sim, N, G, M, Kd, scale] {
-    ScopedTimer timer(OpKind::routing);
+      ScopedTimer timer(OpKind::routing);
       if (!sim->has_grad()) return;
       const float *q = q_NxGKd->value.data(), *dsim = sim->grad.data();
       float* dq = q_NxGKd->requires_grad ? q_NxGKd->grad_or_zeros().data() : nullptr;
