@@ -16,6 +16,15 @@ struct Var {
     if (!grad.defined()) grad = Tensor::zeros(value.shape());
     return grad;
   }
+  // For a backward that can either write or add: the grad buffer, with `accumulate`
+  // set when gradient has already arrived. A fresh buffer is left uninitialised and
+  // the caller must write every element; that skips zero-filling buffers as large as
+  // the [N, V] logits only to add into them.
+  float* grad_for(bool& accumulate) {
+    accumulate = grad.defined();
+    if (!accumulate) grad = Tensor::empty(value.shape());
+    return grad.data();
+  }
   bool has_grad() const { return grad.defined(); }
 };
 

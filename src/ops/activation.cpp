@@ -36,9 +36,14 @@ void activation_forward(float* y, const float* x, int64_t n) {
 }
 
 template <Activation A>
-void activation_backward(float* dx, const float* dy, const float* x, int64_t n) {
+void activation_backward(float* dx, const float* dy, const float* x, int64_t n, bool accumulate) {
+  if (accumulate) {
 #pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * act_grad(A, x[i]);
+    for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * act_grad(A, x[i]);
+  } else {
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * act_grad(A, x[i]);
+  }
 }
 
 template <typename F>
@@ -63,8 +68,10 @@ VarP activation(Tape& tape, const VarP& x, Activation a) {
     tape.record([x, y, a, n] {
       ScopedTimer timer(OpKind::elementwise);
       if (!y->has_grad()) return;
+      bool accumulate = false;
+      float* dx = x->grad_for(accumulate);
       dispatch(a, [&](auto A) {
-        activation_backward<A()>(x->grad_or_zeros().data(), y->grad.data(), x->value.data(), n);
+        activation_backward<A()>(dx, y->grad.data(), x->value.data(), n, accumulate);
       });
     });
   return y;

@@ -15,22 +15,21 @@ Activation parse_activation(const std::string& name);  // throws listing the all
 const char* activation_name(Activation a);
 
 // Built on vexp (pure arithmetic) so loops over them vectorise; std::exp and std::tanh
-// do not without -ffast-math. tanh(u) = 1 - 2 / (exp(2u) + 1): absolute error ~1e-7.
-// Below -88, exp(-x) overflows fp32: sigmoid is exactly 0 there (vexp would clamp).
+// do not without -ffast-math. Below -88, exp(-x) overflows fp32: sigmoid is exactly 0
+// there (vexp would clamp).
 inline float sigmoidf(float x) { return x < -88.0f ? 0.0f : 1.0f / (1.0f + vexp(-x)); }
-inline float tanhf_fast(float u) { return 1.0f - 2.0f / (vexp(2.0f * u) + 1.0f); }
 
-// gelu uses the tanh approximation (spec §2.1).
+// gelu uses the tanh approximation (spec §2.1), written as 0.5 x (1 + tanh(u)) = x sigmoid(2u)
+// so that 1 + tanh(u) does not cancel for negative u. gelu_arg(x) = 2u.
+inline float gelu_arg(float x) { return 2 * 0.7978845608028654f * (x + 0.044715f * x * x * x); }
+
 inline float act_forward(Activation a, float x) {
   switch (a) {
     case Activation::identity: return x;
     case Activation::relu: return x > 0 ? x : 0.0f;
     case Activation::sigmoid: return sigmoidf(x);
     case Activation::swish: return x * sigmoidf(x);
-    case Activation::gelu: {
-      const float c = 0.7978845608028654f;  // sqrt(2/pi)
-      return 0.5f * x * (1.0f + tanhf_fast(c * (x + 0.044715f * x * x * x)));
-    }
+    case Activation::gelu: return x * sigmoidf(gelu_arg(x));
   }
   return x;
 }
@@ -49,12 +48,13 @@ inline float act_grad(Activation a, float x) {
       return s * (1 + x * (1 - s));
     }
     case Activation::gelu: {
-      const float c = 0.7978845608028654f;
-      const float u = c * (x + 0.044715f * x * x * x);
-      const float t = std::tanh(u), sech2 = 1 - t * t;
-      // Saturated tanh: the second term is 0, but x * x can overflow (|x| > 1.8e19) to 0 * inf.
-      if (sech2 == 0) return 0.5f * (1 + t);
-      return 0.5f * (1 + t) + 0.5f * x * sech2 * c * (1 + 3 * 0.044715f * x * x);
+      // d/dx x s(v) = s + x s (1 - s) v', with 1 - s = exp(-v) s computed without
+      // cancellation. Past |v| = 80 the second term is below fp32 resolution and
+      // x * v' may overflow, so the slope is exactly 0 or 1 there.
+      const float v = gelu_arg(x), e = vexp(-v), s = 1.0f / (1.0f + e);
+      const float dv = 2 * 0.7978845608028654f * (1 + 3 * 0.044715f * x * x);
+      if (std::fabs(v) > 80) return v > 0 ? 1.0f : 0.0f;
+      return s + x * (e * s * s) * dv;
     }
   }
   return 1.0f;

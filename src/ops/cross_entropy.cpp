@@ -48,14 +48,20 @@ void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N, cons
 
 void cross_entropy_backward(float* dlogits_NxV, const float* logits_NxV, const float* lse_N,
                             const int32_t* targets_N, float g, int64_t N, int64_t V,
-                            int32_t pad_id) {
+                            int32_t pad_id, bool accumulate) {
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
-    if (targets_N[n] == pad_id) continue;
-    const float* x = logits_NxV + n * V;
     float* dx = dlogits_NxV + n * V;
+    if (targets_N[n] == pad_id) {
+      if (!accumulate) std::fill_n(dx, V, 0.0f);
+      continue;
+    }
+    const float* x = logits_NxV + n * V;
     const float lse = lse_N[n];
-    for (int64_t i = 0; i < V; ++i) dx[i] += g * vexp(x[i] - lse);
+    if (accumulate)
+      for (int64_t i = 0; i < V; ++i) dx[i] += g * vexp(x[i] - lse);
+    else
+      for (int64_t i = 0; i < V; ++i) dx[i] = g * vexp(x[i] - lse);
     dx[targets_N[n]] -= g;
   }
 }
@@ -100,12 +106,13 @@ CrossEntropyResult cross_entropy(Tape& tape, const VarP& logits, const IntTensor
   // before backward runs (N ints, negligible next to the [N, V] logits).
   if (loss->requires_grad)
     tape.record([logits, targets = targets.clone(), loss, lse_N, N, V, pad_id, n_valid] {
-ScopedTimer timer(OpKind::loss);
-
+      ScopedTimer timer(OpKind::loss);
       if (!loss->has_grad() || n_valid == 0) return;
       const float g = loss->grad[0] / static_cast<float>(n_valid);
-      cross_entropy_backward(logits->grad_or_zeros().data(), logits->value.data(), lse_N.data(),
-                             targets.data(), g, N, V, pad_id);
+      bool accumulate = false;
+      float* dlogits = logits->grad_for(accumulate);
+      cross_entropy_backward(dlogits, logits->value.data(), lse_N.data(), targets.data(), g, N, V,
+                             pad_id, accumulate);
     });
   return res;
 }

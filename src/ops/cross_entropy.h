@@ -12,13 +12,14 @@ struct CrossEntropyResult {
 };
 
 // Kernels. Forward writes per-position loss and logsumexp (both 0 at pad positions) and
-// correct_N (argmax == target, ties to the lower index). Backward accumulates
-// dlogits += g * (softmax - onehot) on non-pad rows, with g = dloss / n_valid.
+// correct_N (argmax == target, ties to the lower index). Backward adds (accumulate) or
+// writes dlogits = g * (softmax - onehot) on non-pad rows, with g = dloss / n_valid;
+// when writing, pad rows get 0.
 void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N, const float* logits_NxV,
                            const int32_t* targets_N, int64_t N, int64_t V, int32_t pad_id);
 void cross_entropy_backward(float* dlogits_NxV, const float* logits_NxV, const float* lse_N,
                             const int32_t* targets_N, float g, int64_t N, int64_t V,
-                            int32_t pad_id);
+                            int32_t pad_id, bool accumulate);
 
 // logits [N, V] (or [..., V]), targets [N] with pad_id positions masked out of the mean.
 // Backward writes d logits directly (softmax - onehot) / n_valid, no second [N, V] buffer.

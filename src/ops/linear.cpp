@@ -135,13 +135,14 @@ void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_
 }
 
 void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
-                     const float* w_OxI, int64_t N, int64_t I, int64_t O) {
+                     const float* w_OxI, int64_t N, int64_t I, int64_t O, bool accumulate_dx,
+                     bool accumulate_dw) {
   ScopedTimer timer(OpKind::matmul);
   const auto [dy, w, x] = operands({{{dy_NxO, N * O},
                                      {w_OxI, dx_NxI ? O * I : 0},
                                      {x_NxI, dw_OxI ? N * I : 0}}});
-  if (dx_NxI) matmul(dx_NxI, dy, w, N, O, I, false, false, true);  // dx += dy w
-  if (dw_OxI) matmul(dw_OxI, dy, x, O, N, I, true, false, true);   // dw += dy^T x
+  if (dx_NxI) matmul(dx_NxI, dy, w, N, O, I, false, false, accumulate_dx);  // dx (+)= dy w
+  if (dw_OxI) matmul(dw_OxI, dy, x, O, N, I, true, false, accumulate_dw);   // dw (+)= dy^T x
 }
 
 VarP linear(Tape& tape, const VarP& x, const VarP& w) {
@@ -160,9 +161,11 @@ VarP linear(Tape& tape, const VarP& x, const VarP& w) {
     tape.record([x, w, y, N, I, O, precision = matmul_precision()] {
       if (!y->has_grad()) return;
       const MatmulPrecisionScope scope(precision);  // backward in the forward's precision
-      linear_backward(x->requires_grad ? x->grad_or_zeros().data() : nullptr,
-                      w->requires_grad ? w->grad_or_zeros().data() : nullptr, y->grad.data(),
-                      x->value.data(), w->value.data(), N, I, O);
+      bool acc_dx = false, acc_dw = false;  // set before the call reads them
+      float* dx = x->requires_grad ? x->grad_for(acc_dx) : nullptr;
+      float* dw = w->requires_grad ? w->grad_for(acc_dw) : nullptr;
+      linear_backward(dx, dw, y->grad.data(), x->value.data(), w->value.data(), N, I, O, acc_dx,
+                      acc_dw);
     });
   return y;
 }

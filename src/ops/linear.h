@@ -24,9 +24,11 @@ class MatmulPrecisionScope {
 // y_NxO = x_NxI @ w_OxI^T (overwrites y).
 void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_t N, int64_t I,
                     int64_t O);
-// dx_NxI += dy_NxO @ w_OxI and dw_OxI += dy_NxO^T @ x_NxI; either output may be null.
+// dx_NxI (+)= dy_NxO @ w_OxI and dw_OxI (+)= dy_NxO^T @ x_NxI; either output may be
+// null; each is added to when its accumulate flag is set, else overwritten.
 void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
-                     const float* w_OxI, int64_t N, int64_t I, int64_t O);
+                     const float* w_OxI, int64_t N, int64_t I, int64_t O,
+                     bool accumulate_dx = true, bool accumulate_dw = true);
 
 // Autograd op: x has shape [..., I], w has shape [O, I]; returns [..., O]. Its backward
 // runs in the matmul precision that was set when the forward ran.

@@ -41,12 +41,13 @@ void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, co
                             const RowGroups& groups, const float* win_PxExD,
                             const float* wout_PxExD, const SparseExpertsDims& dims, Activation act,
                             ExpertGate gate);
-// Accumulates into dx, ds, dwin, dwout (any may be null).
+// Accumulates into ds, dwin, dwout and, when accumulate_dx, dx (else overwrites dx);
+// any may be null.
 void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, float* dwout_PxExD,
                              const float* dy_NxD, const float* h_NxCxK, const float* x_NxD,
                              const float* s_NxCxK, const RowGroups& groups, const float* win_PxExD,
                              const float* wout_PxExD, const SparseExpertsDims& dims, Activation act,
-                             ExpertGate gate);
+                             ExpertGate gate, bool accumulate_dx = true);
 
 // Autograd op: x [N, D], scores [N, C, K], idx [N, C, K], w_in/w_out [C, E, D] or [E, D].
 VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,

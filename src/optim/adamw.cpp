@@ -10,19 +10,20 @@
 
 namespace sg {
 
-// Deterministic for a given thread count: each thread sums its static chunk of every
-// parameter in double, and the per-thread partials are added in thread order.
+// Deterministic for a given thread count: each thread sums its fixed chunk of every
+// parameter in double (in SIMD lanes), and the per-thread partials are added in thread order.
 double global_grad_norm(const ParamStore& params) {
   std::vector<double> partial(omp_get_max_threads(), 0.0);
 #pragma omp parallel
   {
+    const int T = omp_get_num_threads(), t = omp_get_thread_num();
     double acc = 0;
     for (const auto& p : params.all()) {
       if (!p.var->has_grad()) continue;
       const float* g = p.var->grad.data();
-      const int64_t n = p.var->grad.numel();
-#pragma omp for schedule(static) nowait
-      for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(g[i]) * g[i];
+      const int64_t n = p.var->grad.numel(), i0 = n * t / T, i1 = n * (t + 1) / T;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = i0; i < i1; ++i) acc += static_cast<double>(g[i]) * g[i];
     }
     partial[omp_get_thread_num()] = acc;
   }
@@ -43,7 +44,7 @@ AdamW::AdamW(const ParamStore& params, AdamWConfig cfg) : params_(params), cfg_(
 static void adamw_update(float* p, float* m, float* v, const float* g, int64_t n, double grad_scale,
                          double lr_t, double decay, double b1, double b2, double eps, double bc1,
                          double bc2) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const double gi = g ? grad_scale * g[i] : 0.0;
     const double mi = b1 * m[i] + (1 - b1) * gi;

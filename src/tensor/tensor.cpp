@@ -1,7 +1,5 @@
 #include "tensor/tensor.h"
 
-#include <cstdlib>
-
 namespace sg {
 
 std::string shape_str(const Shape& shape) {
@@ -22,13 +20,6 @@ int64_t shape_numel(const Shape& shape) {
 void check_shape(const char* op, const char* what, const Shape& got, const Shape& expected) {
   SG_CHECK(got == expected, op, ": ", what, " has shape ", shape_str(got), ", expected ",
            shape_str(expected));
-}
-
-std::shared_ptr<void> aligned_storage(size_t bytes) {
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded ? rounded : 64);
-  SG_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
-  return std::shared_ptr<void>(p, std::free);
 }
 
 Bf16Tensor to_bf16(const Tensor& x) {

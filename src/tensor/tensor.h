@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tensor/bf16.h"
+#include "tensor/block_cache.h"
 #include "util/error.h"
 
 namespace sg {
@@ -20,8 +21,6 @@ int64_t shape_numel(const Shape& shape);
 
 // Throws "op: what has shape [..], expected [..]" when the shapes differ.
 void check_shape(const char* op, const char* what, const Shape& got, const Shape& expected);
-
-std::shared_ptr<void> aligned_storage(size_t bytes);
 
 template <typename T>
 class TensorT {
@@ -64,6 +63,7 @@ class TensorT {
 
   void fill(T value) {
     const int64_t n = numel();
+#pragma omp parallel for simd schedule(static) if (n > (int64_t{1} << 16))
     for (int64_t i = 0; i < n; ++i) data_[i] = value;
   }
   void zero() { fill(T{}); }
@@ -101,7 +101,9 @@ class TensorT {
 
   TensorT clone() const {
     TensorT t = empty(shape_);
-    for (int64_t i = 0; i < numel(); ++i) t.data_[i] = data_[i];
+    const int64_t n = numel();
+#pragma omp parallel for simd schedule(static) if (n > (int64_t{1} << 16))
+    for (int64_t i = 0; i < n; ++i) t.data_[i] = data_[i];
     return t;
   }
 

@@ -260,11 +260,11 @@ VarP key_similarity(Tape& tape, const VarP& q_NxGKd, const VarP& keys_GxMxKd, fl
 #pragma omp parallel for schedule(static)
         for (int64_t n = 0; n < N; ++n) {
           for (int64_t d = 0; d < Kd; ++d) qg[n * Kd + d] = q[n * G * Kd + g * Kd + d];
-          for (int64_t d = 0; d < Kd; ++d) dqg[n * Kd + d] = 0;
           for (int64_t m = 0; m < M; ++m) dsg[n * M + m] = scale * dsim[n * G * M + g * M + m];
         }
         linear_backward(dq ? dqg.data() : nullptr, dkeys ? dkeys + g * M * Kd : nullptr, dsg.data(),
-                        qg.data(), keys_GxMxKd->value.data() + g * M * Kd, N, Kd, M);
+                        qg.data(), keys_GxMxKd->value.data() + g * M * Kd, N, Kd, M,
+                        /*accumulate_dx=*/false);
         if (!dq) continue;
 #pragma omp parallel for schedule(static)
         for (int64_t n = 0; n < N; ++n)
