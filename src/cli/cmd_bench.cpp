@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "ops/attention.h"
 #include "ops/linear.h"
+#include "ops/sparse_experts.h"
 #include "train/bench.h"
 #include "train/run_config.h"
 #include "tensor/rng.h"
@@ -97,6 +98,28 @@ BenchCase attention_case(int64_t B, int64_t H, int64_t T, int64_t Dh) {
           }};
 }
 
+// sgatlin's expert op (identity activation) with uniformly random picks, forward +
+// backward into x, scores and both tables. FLOPs: a dot and an axpy per entry forward,
+// a dot and three axpys backward: 2*2*N*C*K*D + 2*4*N*C*K*D.
+BenchCase sparse_experts_case(int64_t N, int64_t D, int64_t C, int64_t K, int64_t E) {
+  VarP x = random_var({N, D}, 10, true), s = random_var({N, C, K}, 11, true);
+  VarP win = random_var({C, E, D}, 12, true), wout = random_var({C, E, D}, 13, true);
+  IntTensor idx = IntTensor::empty({N, C, K});
+  for (int64_t i = 0; i < N * C; ++i)  // K distinct neurons: k * E / K plus a random offset
+    for (int64_t k = 0; k < K; ++k)
+      idx[i * K + k] = static_cast<int32_t>(k * (E / K) + philox({0, 14}, i * K + k)[0] % (E / K));
+  Tensor dy = Tensor::empty({N, D});
+  fill_normal(dy, {0, 15}, 0.0f, 1.0f);
+  return {cat("sgatlin experts fwd+bwd N=", N, " D=", D, " C=", C, " K=", K, " E=", E),
+          12.0 * N * C * K * D, [=] {
+            Tape tape;
+            VarP y = sparse_experts(tape, x, s, idx, win, wout, Activation::identity,
+                                    ExpertGate::pre_activation);
+            y->grad = dy;
+            tape.replay();
+          }};
+}
+
 std::vector<BenchCase> ops_cases() {
   const int64_t n = 1024;
   std::vector<BenchCase> cases;
@@ -107,6 +130,7 @@ std::vector<BenchCase> ops_cases() {
     cases.push_back(linear_case(n, n, n, p, true));
   }
   cases.push_back(attention_case(8, 4, 256, 64));
+  cases.push_back(sparse_experts_case(4096, 256, 8, 8, 1024));  // TinyStories, seq 256 batch 16
   return cases;
 }
 

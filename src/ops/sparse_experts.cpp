@@ -41,6 +41,12 @@ inline void prefetch_row(const float* row, int64_t D) {
   for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(row + d);
 }
 
+// Two passes over a thread's entries, first the dots and the gate, then the row
+// updates (tok_J, z_J, dh_J carry what the second needs): in one loop each entry's
+// updates wait on its dot, and `sgatlin bench ops` measured the split op 12% faster.
+// (Updating in column slices of D so that the token rows stay in cache, on top of
+// that, measured no better than run-to-run noise.)
+
 // Table row of entry e = (n*C + c)*K + k.
 inline int64_t row_of(const SparseExpertsDims& m, const int32_t* idx, int64_t e) {
   const int64_t c = (e / m.K) % m.C;
@@ -147,6 +153,8 @@ void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, co
                             const SparseExpertsDims& m, Activation act, ExpertGate gate) {
   const int64_t D = m.D, CK = m.C * m.K, ND = m.N * D;
   const std::vector<float> p = mixing_weights(s_NxCxK, m, gate);
+  std::vector<int32_t> tok_J(g.order.size());  // J: entries in row order (g.order)
+  std::vector<float> z_J(g.order.size());
   Tensor partials = Tensor::empty({omp_get_max_threads(), m.N, D});
   int team = 1;
 #pragma omp parallel
@@ -157,18 +165,23 @@ void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, co
     float* acc = partials.data() + t * ND;
     std::fill(acc, acc + ND, 0.0f);
     const auto [r0, r1] = thread_rows(g, t, T);
+    // 1. h = <x_n, w_in row> and the gate.
     for (int64_t r = r0; r < r1; ++r) {
-      const float *win = win_PxExD + r * D, *wout = wout_PxExD + r * D;
+      const float* win = win_PxExD + r * D;
       for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
         const int64_t e = g.order[j], n = e / CK;
-        if (j + 1 < g.start[r1]) {
-          prefetch_row(x_NxD + g.order[j + 1] / CK * D, D);
-          prefetch_row(acc + g.order[j + 1] / CK * D, D);
-        }
+        if (j + 1 < g.start[r1]) prefetch_row(x_NxD + g.order[j + 1] / CK * D, D);
+        tok_J[j] = static_cast<int32_t>(n);
         h_NxCxK[e] = dot(x_NxD + n * D, win, D);
-        const float z =
-            gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], 0.0f).z;
-        axpy(acc + n * D, z, wout, D);
+        z_J[j] = gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], 0.0f).z;
+      }
+    }
+    // 2. acc_n += z w_out row.
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* wout = wout_PxExD + r * D;
+      for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
+        if (j + 1 < g.start[r1]) prefetch_row(acc + tok_J[j + 1] * D, D);
+        axpy(acc + tok_J[j] * D, z_J[j], wout, D);
       }
     }
   }
@@ -183,11 +196,14 @@ void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, 
   const int64_t D = m.D, K = m.K, CK = m.C * K, ND = m.N * D, n_entries = m.N * CK;
   const std::vector<float> p = mixing_weights(s_NxCxK, m, gate);
   std::vector<float> dz(n_entries);
+  std::vector<int32_t> tok_J(n_entries);  // J: entries in row order (g.order)
+  std::vector<float> z_J(n_entries), dh_J(n_entries);
   Tensor partials = Tensor::empty({dx_NxD ? omp_get_max_threads() : 0, m.N, D});
   int team = 1;
 
-  // 1. Rows: dz = <dy_n, w_out row>, the gate backward, the two row gradients (the
-  //    row belongs to this thread) and dx into this thread's partial.
+  // 1. Rows: dz = <dy_n, w_out row> and the gate backward; then, in a second pass,
+  //    the two row gradients (the row belongs to this thread) and dx into this
+  //    thread's partial (see "Two passes" above).
 #pragma omp parallel
   {
     const int T = omp_get_num_threads(), t = omp_get_thread_num();
@@ -197,30 +213,39 @@ void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, 
     if (acc) std::fill(acc, acc + ND, 0.0f);
     const auto [r0, r1] = thread_rows(g, t, T);
     for (int64_t r = r0; r < r1; ++r) {
-      const float *win = win_PxExD + r * D, *wout = wout_PxExD + r * D;
+      const float* wout = wout_PxExD + r * D;
       for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
         const int64_t e = g.order[j], n = e / CK;
+        if (j + 1 < g.start[r1]) prefetch_row(dy_NxD + g.order[j + 1] / CK * D, D);
+        tok_J[j] = static_cast<int32_t>(n);
+        dz[e] = dot(dy_NxD + n * D, wout, D);
+        const GateOut o =
+            gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], dz[e]);
+        z_J[j] = o.z;
+        dh_J[j] = o.dh;
+      }
+    }
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* win = win_PxExD + r * D;
+      for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
         if (j + 1 < g.start[r1]) {
-          const int64_t next = g.order[j + 1] / CK * D;
+          const int64_t next = tok_J[j + 1] * D;
           prefetch_row(dy_NxD + next, D);
           prefetch_row(x_NxD + next, D);
           if (acc) prefetch_row(acc + next, D);
         }
-        const float* dy = dy_NxD + n * D;
-        dz[e] = dot(dy, wout, D);
-        const GateOut o =
-            gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], dz[e]);
-        if (dwout_PxExD) axpy(dwout_PxExD + r * D, o.z, dy, D);
-        if (dwin_PxExD) axpy(dwin_PxExD + r * D, o.dh, x_NxD + n * D, D);
-        if (acc) axpy(acc + n * D, o.dh, win, D);
+        const int64_t nd = tok_J[j] * D;
+        if (dwout_PxExD) axpy(dwout_PxExD + r * D, z_J[j], dy_NxD + nd, D);
+        if (dwin_PxExD) axpy(dwin_PxExD + r * D, dh_J[j], x_NxD + nd, D);
+        if (acc) axpy(acc + nd, dh_J[j], win, D);
       }
     }
   }
   if (dx_NxD) sum_partials(dx_NxD, partials, team, ND, accumulate_dx);
   if (!ds_NxCxK) return;
 
-    // 2. Score gradients per (token, channel); peer's softmax couples the K picks:
-    //    ds_k = p_k (dp_k - sum_j p_j dp_j) with dp_k = dz_k act(h_k).
+  // 2. Score gradients per (token, channel); peer's softmax couples the K picks:
+  //    ds_k = p_k (dp_k - sum_j p_j dp_j) with dp_k = dz_k act(h_k).
 #pragma omp parallel for schedule(static)
   for (int64_t e0 = 0; e0 < n_entries; e0 += K) {
     const float *s = s_NxCxK + e0, *h = h_NxCxK + e0;
