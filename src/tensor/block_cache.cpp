@@ -1,8 +1,9 @@
 #include "tensor/block_cache.h"
 
 #include <cstdlib>
+#include <deque>
 #include <mutex>
-#include <unordered_map>
+#include <utility>
 
 #include "util/error.h"
 
@@ -12,8 +13,18 @@ namespace {
 
 struct BlockCache {
   std::mutex mu;
-  std::unordered_multimap<size_t, void*> free_blocks;  // rounded size -> block
+  std::deque<std::pair<size_t, void*>> free_blocks;  // (rounded size, block), oldest first
   size_t bytes = 0;
+  size_t limit = kDefaultBlockCacheLimit;
+
+  // Frees the oldest blocks until `bytes` is at most `target`. Caller holds mu.
+  void evict_to(size_t target) {
+    while (bytes > target && !free_blocks.empty()) {
+      bytes -= free_blocks.front().first;
+      std::free(free_blocks.front().second);
+      free_blocks.pop_front();
+    }
+  }
 };
 
 // Never destroyed: tensors with static storage duration may be freed after any
@@ -32,8 +43,9 @@ void release(void* p, size_t rounded) {
   if (rounded >= kMinCachedBytes) {
     BlockCache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
-    if (c.bytes + rounded <= kMaxCachedBytes) {
-      c.free_blocks.emplace(rounded, p);
+    if (rounded <= c.limit) {
+      c.evict_to(c.limit - rounded);
+      c.free_blocks.emplace_back(rounded, p);
       c.bytes += rounded;
       return;
     }
@@ -41,16 +53,20 @@ void release(void* p, size_t rounded) {
   std::free(p);
 }
 
+// The most recently freed block of this size: a training step frees and re-requests
+// the same sizes, so the match is near the back.
 void* take_cached(size_t rounded) {
   if (rounded < kMinCachedBytes) return nullptr;
   BlockCache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  auto it = c.free_blocks.find(rounded);
-  if (it == c.free_blocks.end()) return nullptr;
-  void* p = it->second;
-  c.free_blocks.erase(it);
-  c.bytes -= rounded;
-  return p;
+  for (auto it = c.free_blocks.rbegin(); it != c.free_blocks.rend(); ++it) {
+    if (it->first != rounded) continue;
+    void* p = it->second;
+    c.free_blocks.erase(std::next(it).base());
+    c.bytes -= rounded;
+    return p;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -67,6 +83,13 @@ size_t block_cache_bytes() {
   BlockCache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   return c.bytes;
+}
+
+void set_block_cache_limit(size_t bytes) {
+  BlockCache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.limit = bytes;
+  c.evict_to(bytes);
 }
 
 }  // namespace sg

@@ -189,7 +189,7 @@ TEST_CASE("sparse_experts: backward adds onto gradients already present") {
 }
 
 TEST_CASE("sparse_experts: many tokens per row match a double loop") {
-  // The layer tests route a handful of tokens; here every table row gathers ~3600
+  // The layer tests route a handful of tokens; here every table row gathers ~1800
   // entries, split over the threads by row, with each thread's dx partial summed after.
   const int64_t N = 8192, D = 40, C = 2, K = 2, E = 9;
   const Vec x0 = random_vec(N * D, 21), s0 = random_vec(N * C * K, 22),
@@ -236,7 +236,7 @@ TEST_CASE("sparse_experts: many tokens per row match a double loop") {
           dx_abs[n * D + d] += std::fabs(dh * win0[r * D + d]);
         }
       }
-  // fp32 sums of up to ~3700 terms (entries per row) of inputs rounded once: error within
+  // fp32 sums of ~1800 terms (entries per row) of inputs rounded once: error within
   // 1e-5 of the sum of |terms|; the gelu slope by differences in double is good to 1e-9.
   auto check = [](const Tensor& got, const Vec& want, const Vec& abs, const char* what) {
     int64_t bad = 0;

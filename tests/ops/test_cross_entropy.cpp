@@ -157,3 +157,33 @@ TEST_CASE("cross_entropy: backward into a fresh buffer writes every row, pad row
   check_close(x->grad, g, 1e-5, 1e-6, "dlogits");
   for (int64_t i = 0; i < V; ++i) CHECK(x->grad[V + i] == 0.0f);
 }
+
+TEST_CASE("cross_entropy: a fresh gradient buffer reused from the block cache is fully written") {
+  // 4 x 65536 floats = 1 MiB: the buffer comes from the block cache, which here holds a
+  // NaN-filled block of that size, so any element backward skipped would stay NaN.
+  const int64_t N = 4, V = 65536;
+  const int32_t pad = 0;
+  const std::vector<int32_t> tgt = {17, pad, 65535, 4096};
+  { Tensor poison = Tensor::full({N, V}, NAN); }
+  Tape tape;
+  VarP x = make_var(to_tensor({N, V}, random_vec(N * V, 31, -2, 2)), true);
+  CrossEntropyResult res = cross_entropy(tape, x, int_tensor(tgt), pad);
+  tape.backward(res.loss);
+  // d mean / d x = (softmax(x_n) - onehot(t_n)) / n_valid per non-pad row, in double.
+  const auto xd = to_double(x->value);
+  std::vector<double> want(N * V, 0.0);
+  for (int64_t n = 0; n < N; ++n) {
+    if (tgt[n] == pad) continue;
+    const double* row = &xd[n * V];
+    const double m = *std::max_element(row, row + V);
+    double z = 0;
+    for (int64_t i = 0; i < V; ++i) z += std::exp(row[i] - m);
+    for (int64_t i = 0; i < V; ++i) want[n * V + i] = std::exp(row[i] - m) / z / 3;
+    want[n * V + tgt[n]] -= 1.0 / 3;
+  }
+  // Entries ~1e-5 (softmax over 65536) and one ~-0.33 per row; fp32 exp: ~1e-7 relative.
+  check_close(x->grad, want, 1e-5, 1e-9, "dlogits");
+  int64_t pad_nonzero = 0;
+  for (int64_t i = 0; i < V; ++i) pad_nonzero += !(x->grad[V + i] == 0.0f);
+  CHECK(pad_nonzero == 0);
+}

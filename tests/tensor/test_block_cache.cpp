@@ -30,3 +30,22 @@ TEST_CASE("block_cache: small blocks are not cached") {
   { Tensor t = Tensor::empty({1000}); }
   CHECK(block_cache_bytes() == before);
 }
+
+TEST_CASE("block_cache: past the limit the oldest freed blocks are given back") {
+  const size_t mib = size_t{1} << 20;
+  set_block_cache_limit(0);  // start empty whatever earlier cases left
+  set_block_cache_limit(7 * mib);
+  const int64_t n = static_cast<int64_t>(3 * mib / 4);  // 3 MiB of floats, page-exact
+  float *a = nullptr, *b = nullptr;
+  {
+    Tensor ta = Tensor::empty({n}), tb = Tensor::empty({n + 1024}), tc = Tensor::empty({n + 2048});
+    a = ta.data(), b = tb.data();
+    // freed in reverse declaration order: tc, tb, ta; 3 + 3 MiB fit, the third evicts tc
+  }
+  CHECK(block_cache_bytes() == 3 * mib + 4096 + 3 * mib);
+  Tensor again_a = Tensor::empty({n}), again_b = Tensor::empty({n + 1024});
+  CHECK(again_a.data() == a);
+  CHECK(again_b.data() == b);
+  CHECK(block_cache_bytes() == 0);
+  set_block_cache_limit(kDefaultBlockCacheLimit);
+}
