@@ -16,12 +16,16 @@ struct Var {
     if (!grad.defined()) grad = Tensor::zeros(value.shape());
     return grad;
   }
-  // For a backward that can either write or add: the grad buffer, with `accumulate`
-  // set when gradient has already arrived. A fresh buffer is left uninitialised and
-  // the caller must write every element; that skips zero-filling buffers as large as
-  // the [N, V] logits only to add into them.
+  // grad_or_zeros() when this Var takes part in backprop, else nullptr: ops skip the
+  // gradients nobody needs.
+  float* grad_if_needed() { return requires_grad ? grad_or_zeros().data() : nullptr; }
+  // For a backward that can either write or add: the grad buffer (nullptr when not
+  // needed), with `accumulate` set when gradient has already arrived. A fresh buffer is
+  // left uninitialised and the caller must write every element; that skips
+  // zero-filling buffers as large as the [N, V] logits only to add into them.
   float* grad_for(bool& accumulate) {
     accumulate = grad.defined();
+    if (!requires_grad) return nullptr;
     if (!accumulate) grad = Tensor::empty(value.shape());
     return grad.data();
   }

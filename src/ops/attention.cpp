@@ -270,9 +270,9 @@ VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
 ScopedTimer timer(OpKind::attention);
 
       if (!y->has_grad()) return;
-      attention_backward(q->requires_grad ? q->grad_or_zeros().data() : nullptr,
-                         k->requires_grad ? k->grad_or_zeros().data() : nullptr,
-                         v->requires_grad ? v->grad_or_zeros().data() : nullptr, y->grad.data(),
+      attention_backward(q->grad_if_needed(),
+                         k->grad_if_needed(),
+                         v->grad_if_needed(), y->grad.data(),
                          q->value.data(), k->value.data(), v->value.data(), y->value.data(),
                          lse_BxHxT.data(), B, T, S, H, Dh);
     });

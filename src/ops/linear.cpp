@@ -162,8 +162,8 @@ VarP linear(Tape& tape, const VarP& x, const VarP& w) {
       if (!y->has_grad()) return;
       const MatmulPrecisionScope scope(precision);  // backward in the forward's precision
       bool acc_dx = false, acc_dw = false;  // set before the call reads them
-      float* dx = x->requires_grad ? x->grad_for(acc_dx) : nullptr;
-      float* dw = w->requires_grad ? w->grad_for(acc_dw) : nullptr;
+      float* dx = x->grad_for(acc_dx);
+      float* dw = w->grad_for(acc_dw);
       linear_backward(dx, dw, y->grad.data(), x->value.data(), w->value.data(), N, I, O, acc_dx,
                       acc_dw);
     });

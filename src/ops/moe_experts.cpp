@@ -165,11 +165,9 @@ VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const Va
     tape.record([=] {
       ScopedTimer timer(OpKind::experts);
       if (!y->has_grad()) return;
-      auto grad_of = [](const VarP& v) {
-        return v->requires_grad ? v->grad_or_zeros().data() : nullptr;
-      };
-      moe_backward(grad_of(x_NxD), grad_of(logits_NxE), grad_of(w1), grad_of(b1), grad_of(w2),
-                   grad_of(b2), y->grad.data(), *s, w1->value.data(), w2->value.data());
+      moe_backward(x_NxD->grad_if_needed(), logits_NxE->grad_if_needed(), w1->grad_if_needed(),
+                   b1->grad_if_needed(), w2->grad_if_needed(), b2->grad_if_needed(),
+                   y->grad.data(), *s, w1->value.data(), w2->value.data());
     });
   return y;
 }

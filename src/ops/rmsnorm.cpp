@@ -89,8 +89,8 @@ VarP rmsnorm(Tape& tape, const VarP& x, const VarP& scale) {
 ScopedTimer timer(OpKind::norm_rope);
 
       if (!y->has_grad()) return;
-      rmsnorm_backward(x->requires_grad ? x->grad_or_zeros().data() : nullptr,
-                       scale->requires_grad ? scale->grad_or_zeros().data() : nullptr,
+      rmsnorm_backward(x->grad_if_needed(),
+                       scale->grad_if_needed(),
                        y->grad.data(), x->value.data(), scale->value.data(), rstd_N.data(), N, D);
     });
   return y;

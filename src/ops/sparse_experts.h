@@ -26,6 +26,7 @@ struct SparseExpertsDims {
 struct RowGroups {
   std::vector<int64_t> start;  // [P*E + 1]: row r owns order[start[r] .. start[r+1])
   std::vector<int64_t> order;  // [N*C*K] entry ids
+  std::vector<int32_t> token;  // [N*C*K] token of order[j], the row each entry gathers
 };
 RowGroups group_by_row(const int32_t* idx_NxCxK, const SparseExpertsDims& dims);
 

@@ -253,8 +253,8 @@ VarP key_similarity(Tape& tape, const VarP& q_NxGKd, const VarP& keys_GxMxKd, fl
       ScopedTimer timer(OpKind::routing);
       if (!sim->has_grad()) return;
       const float *q = q_NxGKd->value.data(), *dsim = sim->grad.data();
-      float* dq = q_NxGKd->requires_grad ? q_NxGKd->grad_or_zeros().data() : nullptr;
-      float* dkeys = keys_GxMxKd->requires_grad ? keys_GxMxKd->grad_or_zeros().data() : nullptr;
+      float* dq = q_NxGKd->grad_if_needed();
+      float* dkeys = keys_GxMxKd->grad_if_needed();
       Tensor qg = Tensor::empty({N, Kd}), dqg = Tensor::empty({N, Kd}), dsg = Tensor::empty({N, M});
       for (int64_t g = 0; g < G; ++g) {
 #pragma omp parallel for schedule(static)
