@@ -1,12 +1,16 @@
 // The autograd tape. Each fused op computes its forward eagerly and, when the tape
 // is recording and some input requires a gradient, pushes a closure that holds what
 // its backward needs. backward() replays the closures in reverse; each closure reads
-// its output's grad (skipping when none arrived) and accumulates (+=) into inputs.
+// its output's grad (skipping when none arrived) and adds into the grads of the inputs
+// that require one: += into an existing grad, or, through Var::grad_for, a plain write
+// into a fresh buffer when no gradient has arrived yet.
 #pragma once
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "autograd/var.h"
+#include "util/profiler.h"
 
 namespace sg {
 
@@ -18,6 +22,24 @@ class Tape {
     return recording_ && (false || ... || (inputs && inputs->requires_grad));
   }
   void record(std::function<void()> backward_fn) { steps_.push_back(std::move(backward_fn)); }
+  // The preamble every op's backward shares: time it as `kind`, and run `body` only
+  // when gradient reached `out` (a branch of the graph the loss does not use gets none).
+  template <typename F>
+  void record_backward(OpKind kind, VarP out, F body) {
+    record([kind, out = std::move(out), body = std::move(body)] {
+      ScopedTimer timer(kind);
+      if (!out->has_grad()) return;
+      body();
+    });
+  }
+  // The same, untimed: for ops whose kernels time themselves (matmuls) or cost nothing.
+  template <typename F>
+  void record_backward(VarP out, F body) {
+    record([out = std::move(out), body = std::move(body)] {
+      if (!out->has_grad()) return;
+      body();
+    });
+  }
 
   // Seeds d(loss)/d(loss) = 1 for a scalar loss, replays the tape, then clears it.
   void backward(const VarP& loss);

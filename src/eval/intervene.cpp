@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "nn/ffw_types.h"
 #include "util/error.h"
 
 namespace sg {
@@ -61,7 +62,8 @@ PatchRun patch_routing(Transformer& model, const std::vector<int32_t>& clean,
              model.config().n_layers, ")");
     RoutingHook* h = model.ffw(l).routing();
     const std::string& type = model.config().ffw.type;
-    SG_CHECK(h && (type == "sgatlin" || type == "peer"), "intervene: layer ", l, " is ", type,
+    const FfwTypeInfo* t = find_ffw_type(type);
+    SG_CHECK(h && t && t->patchable, "intervene: layer ", l, " is ", type,
              "; router patching needs sgatlin or peer layers");
     hooks.push_back(h);
   }

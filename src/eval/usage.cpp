@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nn/ffw_types.h"
 #include "util/error.h"
 
 namespace sg {
@@ -67,10 +68,9 @@ void add_picks(const IntTensor& idx_NxCxK, int64_t begin, int64_t end, const uin
 }
 
 PoolShape usage_pools(const FfwConfig& f) {
-  if (f.type == "sgatlin") return {f.n_channels, f.d_ffw};
-  if (f.type == "peer") return {1, f.d_ffw};
-  if (f.type == "moe") return {1, f.n_channels};
-  return {};
+  const FfwTypeInfo* t = find_ffw_type(f.type);
+  if (!t || !t->pool_size) return {};
+  return {t->pool_tables(f), f.*t->pool_size};
 }
 
 nlohmann::json to_json(const UsageStats& s) {

@@ -1,6 +1,7 @@
 #include "nn/feedforward.h"
 
 #include "nn/ffw/layers.h"
+#include "nn/ffw_types.h"
 
 namespace sg {
 
@@ -18,12 +19,7 @@ std::unique_ptr<FeedForward> make_feedforward(const FfwConfig& cfg, int64_t d_mo
                                               uint64_t seed) {
   SG_CHECK(d_model >= 1 && cfg.d_ffw >= 1, prefix, ": ffw needs d_model >= 1 and d_ffw >= 1, got ",
            d_model, " and ", cfg.d_ffw);
-  if (cfg.type == "mlp") return make_mlp(cfg, d_model, prefix, params, seed);
-  if (cfg.type == "swiglu") return make_swiglu(cfg, d_model, prefix, params, seed);
-  if (cfg.type == "moe") return make_moe(cfg, d_model, prefix, params, seed);
-  if (cfg.type == "peer") return make_peer(cfg, d_model, prefix, params, seed);
-  if (cfg.type == "sgatlin") return make_sgatlin(cfg, d_model, prefix, params, seed);
-  fail(prefix, ": unknown ffw type '", cfg.type, "' (allowed: mlp, swiglu, moe, peer, sgatlin)");
+  return ffw_type(cfg.type, prefix + ": ").make(cfg, d_model, prefix, params, seed);
 }
 
 }  // namespace sg

@@ -1,48 +1,18 @@
-// Routing record / override (see routing_trace.h).
+// Routing record / override (see routing_trace.h); the override itself is an op
+// (ops/routing_override.h).
 // Legend: N tokens, C channels, K picks, R overridden rows.
 #include "nn/routing_trace.h"
 
-#include <cstring>
-
-#include "util/error.h"
+#include "ops/routing_override.h"
 
 namespace sg {
 
 VarP apply_routing_hook(Tape& tape, RoutingHook& hook, const VarP& scores_NxCxK,
                         IntTensor& idx_NxCxK, const char* who) {
   VarP out = scores_NxCxK;
-  if (hook.patch) {
-    const RoutingOverride& p = *hook.patch;
-    const Shape& shape = scores_NxCxK->value.shape();
-    const int64_t N = shape[0], CK = scores_NxCxK->value.numel() / N;
-    const int64_t R = static_cast<int64_t>(p.rows.size());
-    const Shape want = {R, shape[1], shape[2]};
-    SG_CHECK(p.idx_RxCxK.shape() == want && p.scores_RxCxK.shape() == want, who,
-             ": routing override has idx ", shape_str(p.idx_RxCxK.shape()), " and scores ",
-             shape_str(p.scores_RxCxK.shape()), ", expected ", shape_str(want));
-    // Fresh buffers: the router's backward closure still holds its own idx and scores.
-    Tensor s = scores_NxCxK->value.clone();
-    IntTensor idx = idx_NxCxK.clone();
-    std::vector<uint8_t> replaced(N, 0);
-    for (int64_t r = 0; r < R; ++r) {
-      const int64_t row = p.rows[r];
-      SG_CHECK(row >= 0 && row < N, who, ": routing override row ", row, " outside [0, ", N, ")");
-      replaced[row] = 1;
-      std::memcpy(s.data() + row * CK, p.scores_RxCxK.data() + r * CK, CK * sizeof(float));
-      std::memcpy(idx.data() + row * CK, p.idx_RxCxK.data() + r * CK, CK * sizeof(int32_t));
-    }
-    out = make_var(s, tape.needs_grad(scores_NxCxK));
-    if (out->requires_grad)
-      tape.record([in = scores_NxCxK, o = out, replaced = std::move(replaced), CK] {
-        if (!o->has_grad()) return;
-        float* din = in->grad_or_zeros().data();
-        const float* dout = o->grad.data();
-        for (size_t row = 0; row < replaced.size(); ++row)
-          if (!replaced[row])
-            for (int64_t j = 0; j < CK; ++j) din[row * CK + j] += dout[row * CK + j];
-      });
-    idx_NxCxK = idx;
-  }
+  if (hook.patch)
+    out = override_routing_rows(tape, scores_NxCxK, idx_NxCxK, hook.patch->rows,
+                                hook.patch->idx_RxCxK, hook.patch->scores_RxCxK, who);
   if (hook.record) hook.last = {idx_NxCxK.clone(), out->value.clone()};
   return out;
 }

@@ -65,9 +65,7 @@ VarP activation(Tape& tape, const VarP& x, Activation a) {
   VarP y = make_var(Tensor::empty(x->value.shape()), tape.needs_grad(x));
   dispatch(a, [&](auto A) { activation_forward<A()>(y->value.data(), x->value.data(), n); });
   if (y->requires_grad)
-    tape.record([x, y, a, n] {
-      ScopedTimer timer(OpKind::elementwise);
-      if (!y->has_grad()) return;
+    tape.record_backward(OpKind::elementwise, y, [x, y, a, n] {
       bool accumulate = false;
       float* dx = x->grad_for(accumulate);
       dispatch(a, [&](auto A) {

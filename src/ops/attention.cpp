@@ -266,10 +266,7 @@ VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
   attention_forward(y->value.data(), lse_BxHxT.data(), q->value.data(), k->value.data(),
                     v->value.data(), B, T, S, H, Dh);
   if (y->requires_grad)
-    tape.record([q, k, v, y, lse_BxHxT, B, T, S, H, Dh] {
-ScopedTimer timer(OpKind::attention);
-
-      if (!y->has_grad()) return;
+    tape.record_backward(OpKind::attention, y, [q, k, v, y, lse_BxHxT, B, T, S, H, Dh] {
       attention_backward(q->grad_if_needed(),
                          k->grad_if_needed(),
                          v->grad_if_needed(), y->grad.data(),

@@ -35,10 +35,7 @@ VarP bias_add(Tape& tape, const VarP& x, const VarP& b) {
   VarP y = make_var(Tensor::empty(x->value.shape()), tape.needs_grad(x, b));
   bias_forward(y->value.data(), x->value.data(), b->value.data(), N, F);
   if (y->requires_grad)
-    tape.record([x, b, y, N, F] {
-ScopedTimer timer(OpKind::elementwise);
-
-      if (!y->has_grad()) return;
+    tape.record_backward(OpKind::elementwise, y, [x, b, y, N, F] {
       const float* dy = y->grad.data();
       if (x->requires_grad) {
         float* dx = x->grad_or_zeros().data();

@@ -105,9 +105,9 @@ CrossEntropyResult cross_entropy(Tape& tape, const VarP& logits, const IntTensor
   // The closure keeps its own copy of the targets: callers may refill their batch buffer
   // before backward runs (N ints, negligible next to the [N, V] logits).
   if (loss->requires_grad)
-    tape.record([logits, targets = targets.clone(), loss, lse_N, N, V, pad_id, n_valid] {
-      ScopedTimer timer(OpKind::loss);
-      if (!loss->has_grad() || n_valid == 0) return;
+    tape.record_backward(OpKind::loss, loss,
+                         [logits, targets = targets.clone(), loss, lse_N, N, V, pad_id, n_valid] {
+      if (n_valid == 0) return;
       const float g = loss->grad[0] / static_cast<float>(n_valid);
       bool accumulate = false;
       float* dlogits = logits->grad_for(accumulate);

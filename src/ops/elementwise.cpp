@@ -52,9 +52,7 @@ VarP add(Tape& tape, const VarP& a, const VarP& b) {
   VarP y = make_var(Tensor::empty(a->value.shape()), tape.needs_grad(a, b));
   add_forward(y->value.data(), a->value.data(), b->value.data(), n);
   if (y->requires_grad)
-    tape.record([a, b, y, n] {
-      ScopedTimer timer(OpKind::elementwise);
-      if (!y->has_grad()) return;
+    tape.record_backward(OpKind::elementwise, y, [a, b, y, n] {
       if (a->requires_grad) axpy(a->grad_or_zeros().data(), y->grad.data(), 1.0f, n);
       if (b->requires_grad) axpy(b->grad_or_zeros().data(), y->grad.data(), 1.0f, n);
     });
@@ -67,9 +65,7 @@ VarP scale(Tape& tape, const VarP& x, float s) {
   VarP y = make_var(Tensor::empty(x->value.shape()), tape.needs_grad(x));
   scale_forward(y->value.data(), x->value.data(), s, n);
   if (y->requires_grad)
-    tape.record([x, y, s, n] {
-      ScopedTimer timer(OpKind::elementwise);
-      if (!y->has_grad()) return;
+    tape.record_backward(OpKind::elementwise, y, [x, y, s, n] {
       axpy(x->grad_or_zeros().data(), y->grad.data(), s, n);
     });
   return y;
@@ -80,8 +76,7 @@ VarP sum(Tape& tape, const VarP& x) {
   VarP y = make_var(Tensor::full({}, static_cast<float>(sum_forward(x->value.data(), n))),
                     tape.needs_grad(x));
   if (y->requires_grad)
-    tape.record([x, y, n] {
-      if (!y->has_grad()) return;
+    tape.record_backward(y, [x, y, n] {
       const float g = y->grad[0];
       float* dx = x->grad_or_zeros().data();
 #pragma omp parallel for schedule(static)

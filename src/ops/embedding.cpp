@@ -56,9 +56,7 @@ VarP embedding(Tape& tape, const IntTensor& ids, const VarP& table_VxD) {
   embedding_forward(out->value.data(), ids.data(), E.data(), N, D);
   if (out->requires_grad)
     // A copy of the ids: callers may refill their batch buffer before backward runs.
-    tape.record([ids = ids.clone(), table_VxD, out, N, D] {
-      ScopedTimer timer(OpKind::embedding);
-      if (!out->has_grad()) return;
+    tape.record_backward(OpKind::embedding, out, [ids = ids.clone(), table_VxD, out, N, D] {
       embedding_backward(table_VxD->grad_or_zeros().data(), out->grad.data(), ids.data(), N, D);
     });
   return out;

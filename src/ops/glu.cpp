@@ -43,10 +43,7 @@ VarP glu(Tape& tape, const VarP& z) {
   VarP h = make_var(Tensor::empty(out), tape.needs_grad(z));
   glu_forward(h->value.data(), z->value.data(), N, F);
   if (h->requires_grad)
-    tape.record([z, h, N, F] {
-ScopedTimer timer(OpKind::elementwise);
-
-      if (!h->has_grad()) return;
+    tape.record_backward(OpKind::elementwise, h, [z, h, N, F] {
       glu_backward(z->grad_or_zeros().data(), h->grad.data(), z->value.data(), N, F);
     });
   return h;

@@ -158,8 +158,7 @@ VarP linear(Tape& tape, const VarP& x, const VarP& w) {
   VarP y = make_var(Tensor::empty(out_shape), tape.needs_grad(x, w));
   linear_forward(y->value.data(), x->value.data(), w->value.data(), N, I, O);
   if (y->requires_grad)
-    tape.record([x, w, y, N, I, O, precision = matmul_precision()] {
-      if (!y->has_grad()) return;
+    tape.record_backward(y, [x, w, y, N, I, O, precision = matmul_precision()] {
       const MatmulPrecisionScope scope(precision);  // backward in the forward's precision
       bool acc_dx = false, acc_dw = false;  // set before the call reads them
       float* dx = x->grad_for(acc_dx);

@@ -12,19 +12,10 @@
 
 namespace sg {
 
-namespace {
-
-// Everything backward needs; filled by the forward.
-struct MoeSaved {
-  int64_t N, D, E, F, K;
-  Tensor probs_NxE, xg_RxD, z_Rx2F, h_RxF, o_RxD;
-  IntTensor top_NxK;           // picked experts per token, best first
-  std::vector<int64_t> start;  // [E + 1] row offsets per expert
-  std::vector<int64_t> pos;    // [N*K] grouped row of (token n, slot j)
-};
-
-void moe_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* logits_NxE,
-                 const float* w1, const float* b1, const float* w2, const float* b2) {
+void moe_experts_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* logits_NxE,
+                         const float* w1_Ex2FxD, const float* b1_Ex2F, const float* w2_ExDxF,
+                         const float* b2_ExD) {
+  const float *w1 = w1_Ex2FxD, *b1 = b1_Ex2F, *w2 = w2_ExDxF, *b2 = b2_ExD;
   const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K;
   float* p = s.probs_NxE.data();
   int32_t* top = s.top_NxK.data();
@@ -71,9 +62,11 @@ void moe_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* log
   }
 }
 
-// Accumulates into any non-null gradient.
-void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, float* dw2, float* db2,
-                  const float* dy_NxD, const MoeSaved& s, const float* w1, const float* w2) {
+void moe_experts_backward(float* dx_NxD, float* dlogits_NxE, float* dw1_Ex2FxD, float* db1_Ex2F,
+                          float* dw2_ExDxF, float* db2_ExD, const float* dy_NxD, const MoeSaved& s,
+                          const float* w1_Ex2FxD, const float* w2_ExDxF) {
+  float *dw1 = dw1_Ex2FxD, *db1 = db1_Ex2F, *dw2 = dw2_ExDxF, *db2 = db2_ExD;
+  const float *w1 = w1_Ex2FxD, *w2 = w2_ExDxF;
   const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K, R = N * K;
   const float* p = s.probs_NxE.data();
   const int32_t* top = s.top_NxK.data();
@@ -123,8 +116,6 @@ void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, flo
       for (int64_t d = 0; d < D; ++d) dx_NxD[n * D + d] += dxg_RxD[s.pos[n * K + j] * D + d];
 }
 
-}  // namespace
-
 VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const VarP& w1,
                  const VarP& b1, const VarP& w2, const VarP& b2, int64_t K,
                  std::vector<int64_t>& counts_E) {
@@ -157,15 +148,13 @@ VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const Va
                 {},
                 {}};
   VarP y = make_var(Tensor::empty({N, D}), tape.needs_grad(x_NxD, logits_NxE, w1, b1, w2, b2));
-  moe_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), w1->value.data(),
+  moe_experts_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), w1->value.data(),
               b1->value.data(), w2->value.data(), b2->value.data());
   counts_E.assign(E, 0);
   for (int64_t e = 0; e < E; ++e) counts_E[e] = s->start[e + 1] - s->start[e];
   if (y->requires_grad)
-    tape.record([=] {
-      ScopedTimer timer(OpKind::experts);
-      if (!y->has_grad()) return;
-      moe_backward(x_NxD->grad_if_needed(), logits_NxE->grad_if_needed(), w1->grad_if_needed(),
+    tape.record_backward(OpKind::experts, y, [=] {
+      moe_experts_backward(x_NxD->grad_if_needed(), logits_NxE->grad_if_needed(), w1->grad_if_needed(),
                    b1->grad_if_needed(), w2->grad_if_needed(), b2->grad_if_needed(),
                    y->grad.data(), *s, w1->value.data(), w2->value.data());
     });

@@ -10,6 +10,26 @@
 
 namespace sg {
 
+// Everything backward needs; filled by the forward. R = N*K routed rows, grouped by
+// expert (expert e owns rows [start[e], start[e+1])).
+struct MoeSaved {
+  int64_t N, D, E, F, K;
+  Tensor probs_NxE, xg_RxD, z_Rx2F, h_RxF, o_RxD;
+  IntTensor top_NxK;           // picked experts per token, best first
+  std::vector<int64_t> start;  // [E + 1] row offsets per expert
+  std::vector<int64_t> pos;    // [N*K] grouped row of (token n, slot j)
+};
+
+// y_NxD (overwritten) from x and the gate logits; s must come with N..K set and its
+// tensors allocated at the shapes their names give.
+void moe_experts_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* logits_NxE,
+                         const float* w1_Ex2FxD, const float* b1_Ex2F, const float* w2_ExDxF,
+                         const float* b2_ExD);
+// Accumulates into any non-null gradient.
+void moe_experts_backward(float* dx_NxD, float* dlogits_NxE, float* dw1_Ex2FxD, float* db1_Ex2F,
+                          float* dw2_ExDxF, float* db2_ExD, const float* dy_NxD, const MoeSaved& s,
+                          const float* w1_Ex2FxD, const float* w2_ExDxF);
+
 // x [N, D], logits [N, E], w1 [E, 2F, D], b1 [E, 2F], w2 [E, D, F], b2 [E, D] -> y [N, D].
 // counts_E receives how many tokens picked each expert.
 VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const VarP& w1,

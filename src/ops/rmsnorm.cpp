@@ -85,10 +85,7 @@ VarP rmsnorm(Tape& tape, const VarP& x, const VarP& scale) {
   Tensor rstd_N = Tensor::empty({N});
   rmsnorm_forward(y->value.data(), rstd_N.data(), x->value.data(), scale->value.data(), N, D);
   if (y->requires_grad)
-    tape.record([x, scale, y, rstd_N, N, D] {
-ScopedTimer timer(OpKind::norm_rope);
-
-      if (!y->has_grad()) return;
+    tape.record_backward(OpKind::norm_rope, y, [x, scale, y, rstd_N, N, D] {
       rmsnorm_backward(x->grad_if_needed(),
                        scale->grad_if_needed(),
                        y->grad.data(), x->value.data(), scale->value.data(), rstd_N.data(), N, D);

@@ -98,10 +98,7 @@ VarP rope(Tape& tape, const VarP& x, int64_t pos_offset) {
   rope_forward(y->value.data(), x->value.data(), table->cos_PxHf.data(), table->sin_PxHf.data(), B,
                T, H, Dh, pos_offset);
   if (y->requires_grad)
-    tape.record([x, y, table, B, T, H, Dh, pos_offset] {
-ScopedTimer timer(OpKind::norm_rope);
-
-      if (!y->has_grad()) return;
+    tape.record_backward(OpKind::norm_rope, y, [x, y, table, B, T, H, Dh, pos_offset] {
       rope_backward(x->grad_or_zeros().data(), y->grad.data(), table->cos_PxHf.data(),
                     table->sin_PxHf.data(), B, T, H, Dh, pos_offset);
     });

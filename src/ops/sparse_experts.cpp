@@ -289,9 +289,7 @@ VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
   sparse_experts_forward(y->value.data(), h.data(), x_NxD->value.data(), scores_NxCxK->value.data(),
                          *groups, wi.data(), w_out->value.data(), m, act, gate);
   if (y->requires_grad)
-    tape.record([=] {
-      ScopedTimer timer(OpKind::experts);
-      if (!y->has_grad()) return;
+    tape.record_backward(OpKind::experts, y, [=] {
       bool acc_dx = false;
       float* dx = x_NxD->grad_for(acc_dx);
       sparse_experts_backward(dx, scores_NxCxK->grad_if_needed(), w_in->grad_if_needed(),

@@ -1,6 +1,8 @@
 #include "train/ladder.h"
 
+#include "nn/ffw_types.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace sg {
 
@@ -13,25 +15,11 @@ ModelConfig ladder_model(const std::string& type, int64_t scale, int64_t vocab_s
   m.d_heads = 64;
   FfwConfig& f = m.ffw;
   f.type = type;
-  if (type == "mlp" || type == "swiglu") {
-    f.d_ffw = 8 * m.d_model / (3 * 256) * 256;  // integer floor: 8/3*D in floats can land just below an integer
-    f.activation = type == "mlp" ? "gelu" : "identity";
-  } else if (type == "moe") {
-    f.d_ffw = m.d_model;
-    f.n_channels = 16;
-    f.knn = 2;
-  } else if (type == "sgatlin" || type == "peer") {
-    const int64_t nk = type == "sgatlin" ? 16 + 12 * scale : 32 + 24 * scale;
-    f.d_ffw = nk * nk;
-    f.n_channels = 16;
-    f.knn = 8;
-    f.d_key = 128;
-    f.router_type = type == "sgatlin" ? "product_dense" : "product_key_value";
-    f.activation = "identity";
-  } else {
-    fail("scaling ladder: unknown feedforward type '", type,
-         "' (allowed: mlp, swiglu, moe, peer, sgatlin)");
-  }
+  const FfwTypeInfo* t = find_ffw_type(type);
+  if (!t)
+    fail("scaling ladder: unknown feedforward type '", type, "' (allowed: ", join(ffw_type_names()),
+         ")");
+  t->ladder(f, m.d_model, scale);
   return m;
 }
 

@@ -8,8 +8,11 @@
 #include <limits>
 #include <map>
 
+#include "nn/ffw_types.h"
 #include "util/error.h"
+#include "util/file_io.h"
 #include "util/json_util.h"
+#include "util/strings.h"
 
 namespace sg {
 
@@ -17,18 +20,10 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::vector<std::string> kFfwTypes = {"mlp", "swiglu", "moe", "peer", "sgatlin"};
-const std::vector<std::string> kRouters = {"product_dense", "product_key_value", "key_value",
-                                           "dense"};
 const std::vector<std::string> kActivations = {"identity", "gelu", "relu", "swish"};
 const std::vector<std::string> kSchedules = {"constant", "cosine", "warmup_stable_linear_decay",
                                              "warmup_stable_sqrt_decay"};
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
 
 std::string join_path(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
@@ -194,30 +189,23 @@ int64_t floor_sqrt(int64_t n) {
   return r;
 }
 
-bool uses_product_router(const FfwConfig& f) {
-  return f.type == "peer" || (f.type == "sgatlin" && (f.router_type == "product_dense" ||
-                                                      f.router_type == "product_key_value"));
-}
-
 FfwConfig read_ffw(const Section& s) {
   FfwConfig f;
-  f.type = s.choice("type", f.type, kFfwTypes, "feedforward type");
+  f.type = s.choice("type", f.type, ffw_type_names(), "feedforward type");
+  const FfwTypeInfo& t = ffw_type(f.type);
   f.d_ffw = s.integer("d_ffw", f.d_ffw, 1);
   f.n_channels = s.integer("n_channels", f.n_channels, 1);
   f.knn = s.integer("knn", f.knn, 1);
   f.d_key = s.integer("d_key", f.d_key, 1);
-  // Defaults that depend on the type: mlp uses gelu (spec §2.1), sgatlin identity (§2.2);
-  // peer always routes with product_key_value (§2.5).
-  f.router_type = s.choice("router_type", f.type == "peer" ? "product_key_value" : f.router_type,
-                           kRouters, "router");
-  if (f.type == "peer" && f.router_type != "product_key_value")
-    s.error("router_type",
-            "peer always uses the product_key_value router (allowed: "
-            "product_key_value)");
-  f.activation =
-      s.choice("activation", f.type == "mlp" ? "gelu" : f.activation, kActivations, "activation");
+  // Defaults that depend on the type (router, activation) come from its table row.
+  f.router_type = s.choice("router_type", t.fixed_router ? t.fixed_router : f.router_type,
+                           router_type_names(), "router");
+  if (t.fixed_router && f.router_type != t.fixed_router)
+    s.error("router_type", cat(f.type, " always uses the ", t.fixed_router, " router (allowed: ",
+                               t.fixed_router, ")"));
+  f.activation = s.choice("activation", t.default_activation, kActivations, "activation");
 
-  if (uses_product_router(f)) {
+  if (t.takes_router && router_type(f.router_type).product) {
     const int64_t nk = floor_sqrt(f.d_ffw);
     if (nk * nk != f.d_ffw)
       s.error("d_ffw", cat("the ", f.router_type,
@@ -227,12 +215,10 @@ FfwConfig read_ffw(const Section& s) {
     if (f.knn >= nk)
       s.error("knn", cat("must be < sqrt(d_ffw) = ", nk, " for the ", f.router_type,
                          " router (allowed: 1..", nk - 1, ")"));
-  } else if (f.type == "sgatlin" && f.knn > f.d_ffw) {
-    s.error("knn",
-            cat("cannot pick more than d_ffw = ", f.d_ffw, " neurons (allowed: 1..", f.d_ffw, ")"));
-  } else if (f.type == "moe" && f.knn > f.n_channels) {
-    s.error("knn", cat("cannot pick more than n_channels = ", f.n_channels,
-                       " experts (allowed: 1..", f.n_channels, ")"));
+  } else if (t.picks && f.knn > f.*t.picks->size) {
+    const int64_t n = f.*t.picks->size;
+    s.error("knn", cat("cannot pick more than ", t.picks->field, " = ", n, " ", t.picks->unit,
+                       " (allowed: 1..", n, ")"));
   }
   return f;
 }
@@ -425,7 +411,7 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& source,
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
-  return parse_run_config(parse_json_strict(read_text_file(path), path), path, overrides);
+  return parse_run_config(parse_json_strict(read_file(path), path), path, overrides);
 }
 
 }  // namespace sg

@@ -9,9 +9,12 @@
 #include <set>
 
 #include "nn/counting.h"
+#include "nn/ffw_types.h"
 #include "train/ladder.h"
 #include "util/error.h"
+#include "util/file_io.h"
 #include "util/json_util.h"
+#include "util/strings.h"
 
 namespace sg {
 
@@ -19,17 +22,11 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::vector<std::string> kTypes = {"mlp", "swiglu", "moe", "peer", "sgatlin"};
 const std::vector<std::string> kKeys = {"description", "base",  "budgets", "types",
                                         "scales",      "overrides", "grid", "workdir"};
 // Run config keys the sweep sets itself.
 const std::vector<std::string> kOwnedKeys = {"name", "workdir", "flops_budget", "max_steps"};
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
 
 // Errors read "<file>: <path> = <value>: <what>", like run config errors.
 [[noreturn]] void error(const std::string& source, const std::string& path, const json* value,
@@ -145,8 +142,8 @@ SweepSpec parse_sweep(const json& j, const std::string& source) {
   for (size_t i = 0; i < types.size(); ++i) {
     const json& t = types[i];
     const std::string path = cat("types[", i, "]");
-    if (!t.is_string() || std::find(kTypes.begin(), kTypes.end(), t.get<std::string>()) == kTypes.end())
-      error(source, path, &t, "unknown feedforward type (allowed: " + join(kTypes) + ")");
+    if (!t.is_string() || !find_ffw_type(t.get<std::string>()))
+      error(source, path, &t, "unknown feedforward type (allowed: " + join(ffw_type_names()) + ")");
     if (std::find(s.types.begin(), s.types.end(), t.get<std::string>()) != s.types.end())
       error(source, path, &t, "listed twice");
     s.types.push_back(t.get<std::string>());
@@ -197,7 +194,7 @@ SweepSpec parse_sweep(const json& j, const std::string& source) {
 }
 
 SweepSpec load_sweep(const std::string& path) {
-  return parse_sweep(parse_json_strict(read_text_file(path), path), path);
+  return parse_sweep(parse_json_strict(read_file(path), path), path);
 }
 
 std::vector<PlannedRun> expand_sweep(const SweepSpec& s, const RunConfig& base) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "nn/ffw_types.h"
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/json_util.h"
@@ -19,8 +20,6 @@ namespace sg {
 namespace {
 
 using json = nlohmann::json;
-
-const std::vector<std::string> kTypeOrder = {"mlp", "swiglu", "moe", "peer", "sgatlin"};
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -44,9 +43,8 @@ std::string sh_quote(const std::string& s) {
   return q + "'";
 }
 
-size_t type_index(const std::string& type) {
-  return static_cast<size_t>(std::find(kTypeOrder.begin(), kTypeOrder.end(), type) - kTypeOrder.begin());
-}
+// Position in the canonical type order (nn/ffw_types.h): plots list types in it.
+size_t type_index(const std::string& type) { return static_cast<size_t>(ffw_type(type).type); }
 
 // gnuplot line colour of a type; sgatlin (the method) in red, the baselines in calmer hues.
 std::string type_color(const std::string& type) {
@@ -74,7 +72,7 @@ std::vector<std::string> write_isoflop_data(const std::vector<SweepRow>& rows, d
   std::ostringstream out;
   std::vector<std::string> types;
   for (const auto& [index, by_scale] : best) {
-    types.push_back(kTypeOrder[index]);
+    types.push_back(ffw_types()[index].name);
     out << "# " << types.back() << ": n_params val_loss scale name\n";
     for (const auto& [scale, r] : by_scale)
       out << r->result.n_params << " " << json(r->result.val_loss).dump() << " " << scale << " "
@@ -153,7 +151,7 @@ std::string curves_script(double budget, const std::vector<std::pair<const Sweep
 }  // namespace
 
 TrainSummary read_train_summary(const std::string& path) {
-  const json j = parse_json_strict(read_text_file(path), path);
+  const json j = parse_json_strict(read_file(path), path);
   TrainSummary s;
   try {
     s.steps = j.at("steps").get<int64_t>();

@@ -1,10 +1,6 @@
 #include "util/json_util.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "util/error.h"
@@ -45,15 +41,6 @@ nlohmann::json parse_json_strict(const std::string& text, const std::string& sou
   }
   SG_CHECK(duplicate.empty(), source, ": ", duplicate, ": duplicate key");
   return j;
-}
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  SG_CHECK(f, path, ": cannot open: ", std::strerror(errno));
-  std::ostringstream os;
-  os << f.rdbuf();
-  SG_CHECK(!f.bad(), path, ": read error");
-  return os.str();
 }
 
 }  // namespace sg

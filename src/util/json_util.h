@@ -11,7 +11,4 @@ namespace sg {
 // "configs/x.json: invalid JSON: ..." or "configs/x.json: model.d_model: duplicate key".
 nlohmann::json parse_json_strict(const std::string& text, const std::string& source);
 
-// Reads a whole file; the error names the file and the OS reason.
-std::string read_text_file(const std::string& path);
-
 }  // namespace sg

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "util/file_io.h"
+#include "util/strings.h"
 
 namespace sg::test {
 
@@ -70,11 +71,7 @@ inline std::vector<std::string> tiny_paragraphs(int n, uint32_t seed) {
 // doctest::Contains for a std::string (it only takes doctest::String).
 inline doctest::Contains has(const std::string& s) { return doctest::Contains(s.c_str()); }
 
-inline std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-  std::string s;
-  for (size_t i = 0; i < parts.size(); ++i) s += (i ? sep : "") + parts[i];
-  return s;
-}
+using sg::join;
 
 // Runs a shell command, returns its exit code and stdout+stderr.
 inline int run(const std::string& cmd, std::string* output) {

@@ -1,39 +1,10 @@
-// Routers (spec §2.2): exact product top-K, scores and indices against brute force in
-// double, gradients into the router parameters, validation errors.
+// Routers (spec §2.2): scores and indices against brute force in double, gradients into
+// the router parameters, validation errors. The top-K ops themselves: tests/ops/test_route_topk.cpp.
 #include "ffw_ref.h"
 #include "nn/routers/router.h"
 
 using namespace sg;
 using namespace sg::test;
-
-TEST_CASE("product_topk_row: equals brute-force top-K over all nk*nk sums, ties included") {
-  // nk up to 64 takes the vectorised half top-K, 65 the generic one.
-  const std::vector<std::pair<int64_t, int64_t>> sizes{{3, 2},  {5, 4},  {7, 3}, {17, 16},
-                                                       {32, 8}, {64, 8}, {65, 5}};
-  for (const auto& [nk, K] : sizes)
-    for (uint32_t seed = 0; seed < 20; ++seed) {
-      CAPTURE(nk);
-      CAPTURE(seed);
-      // Odd seeds draw from {0, 1, 2}: many exact ties, which must go to the lower index.
-      Vec v = random_vec(2 * nk, seed);
-      if (seed % 2)
-        for (double& x : v) x = std::floor((x + 1) * 1.5);
-      const Tensor s = to_tensor({2 * nk}, v);
-      std::vector<float> vals(K);
-      std::vector<int32_t> idx(K);
-      product_topk_row(s.data(), s.data() + nk, nk, K, vals.data(), idx.data());
-      std::vector<Pick> all;  // sums formed in fp32 exactly as the router does
-      for (int64_t a = 0; a < nk; ++a)
-        for (int64_t b = 0; b < nk; ++b)
-          all.push_back({static_cast<double>(s[a] + s[nk + b]), static_cast<int>(a * nk + b)});
-      Margin unused;
-      const auto want = topk_ref(all, K, unused);
-      for (int64_t k = 0; k < K; ++k) {
-        CHECK(idx[k] == want[k].idx);
-        CHECK(vals[k] == static_cast<float>(want[k].score));
-      }
-    }
-}
 
 namespace {
 
