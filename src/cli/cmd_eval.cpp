@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/checkpoint_model.h"
+#include "train/checkpoint_model.h"
 #include "cli/commands.h"
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"

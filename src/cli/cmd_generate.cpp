@@ -1,7 +1,7 @@
 // sgatlin generate: sample text from a checkpoint, streamed as it is decoded.
 #include <iostream>
 
-#include "cli/checkpoint_model.h"
+#include "train/checkpoint_model.h"
 #include "cli/commands.h"
 #include "data/tokenizer.h"
 #include "eval/generate.h"

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "cli/checkpoint_model.h"
+#include "train/checkpoint_model.h"
 #include "cli/commands.h"
 #include "data/tokenizer.h"
 #include "eval/intervene.h"

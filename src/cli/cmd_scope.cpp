@@ -16,11 +16,12 @@
 #include <filesystem>
 #include <iostream>
 
-#include "cli/checkpoint_model.h"
+#include "train/checkpoint_model.h"
 #include "cli/commands.h"
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "eval/npy.h"
+#include "nn/ffw_types.h"
 #include "util/file_io.h"
 
 namespace fs = std::filesystem;
@@ -55,7 +56,7 @@ void run_scope(const ScopeArgs& a) {
   const int64_t windows = Loader(shard, 1, T, 0, kEosId, false).windows_per_epoch();
   SG_CHECK(windows >= 1, shard, ": fewer tokens than one window of seq_len ", T);
   const int64_t S = std::min(a.sequences, windows);
-  const bool moe = mc.ffw.type == "moe";
+  const bool moe = ffw_type(mc.ffw.type).type == FfwType::moe;
   const int64_t C = moe ? 1 : mc.ffw.n_channels, K = mc.ffw.knn,
                 M = moe ? mc.ffw.n_channels : mc.ffw.d_ffw, CK = C * K;
 

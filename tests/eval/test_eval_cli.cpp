@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/checkpoint_model.h"
+#include "train/checkpoint_model.h"
 #include "data/data_test_util.h"
 #include "data/tokenizer.h"
 
@@ -136,7 +136,7 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
     CHECK(tok_ids[s * 32] == tok.eos_id());
     for (int t = 0; t < 32; ++t) REQUIRE(index["pieces"][s][t] == tok.piece(tok_ids[s * 32 + t]));
   }
-  sg::cli::CheckpointModel cm = sg::cli::load_checkpoint_model(run_dir);
+  sg::CheckpointModel cm = sg::load_checkpoint_model(run_dir);
   for (int l = 0; l < 2; ++l) cm.model->ffw(l).routing()->record = true;
   REQUIRE(index["layers"].size() == 2);
   for (int s = 0; s < 3; ++s) {

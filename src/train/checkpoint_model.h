@@ -1,4 +1,5 @@
-// Loading a trained model for the inspection commands (generate, eval, intervene, scope).
+// Loading a trained model from a run or checkpoint folder, for the inspection commands
+// (generate, eval, intervene, scope).
 #pragma once
 #include <memory>
 #include <string>
@@ -7,7 +8,7 @@
 
 #include "nn/transformer.h"
 
-namespace sg::cli {
+namespace sg {
 
 struct CheckpointModel {
   std::string dir;             // the checkpoint folder itself
@@ -21,4 +22,4 @@ CheckpointModel load_checkpoint_model(const std::string& dir);
 // The run folder keeps a copy of its tokenizer; falls back to the config's path.
 std::string find_tokenizer(const std::string& ckpt_dir, const nlohmann::json& run_config);
 
-}  // namespace sg::cli
+}  // namespace sg

@@ -1,4 +1,4 @@
-#include "cli/checkpoint_model.h"
+#include "train/checkpoint_model.h"
 
 #include <filesystem>
 
@@ -7,7 +7,7 @@
 
 namespace fs = std::filesystem;
 
-namespace sg::cli {
+namespace sg {
 
 CheckpointModel load_checkpoint_model(const std::string& dir) {
   CheckpointModel m;
@@ -30,4 +30,4 @@ std::string find_tokenizer(const std::string& ckpt_dir, const nlohmann::json& ru
   return cfg_path;
 }
 
-}  // namespace sg::cli
+}  // namespace sg
