@@ -15,6 +15,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "cli/commands.h"
+#include "train/precision.h"
 #include "ops/attention.h"
 #include "ops/linear.h"
 #include "ops/sparse_experts.h"
@@ -195,9 +196,11 @@ struct ModelOptions {
 void run_bench_model(const ModelOptions& o) {
   const int threads = apply_threads(o.threads);
   const RunConfig cfg = load_run_config(o.config, o.overrides);
-  std::printf("bench %s: %s ffw, batch %lld x seq_len %lld, %d threads, %lld steps after 1 warm-up, "
-              "load average %s\n",
-              o.config.c_str(), cfg.model.ffw.type.c_str(), static_cast<long long>(cfg.data.batch_size),
+  const MatmulPrecision precision = apply_precision(cfg.precision, o.config);
+  std::printf("bench %s: %s ffw, %s, batch %lld x seq_len %lld, %d threads, %lld steps after 1 "
+              "warm-up, load average %s\n",
+              o.config.c_str(), cfg.model.ffw.type.c_str(), precision_name(precision),
+              static_cast<long long>(cfg.data.batch_size),
               static_cast<long long>(cfg.data.seq_len), threads, static_cast<long long>(o.steps),
               load_average().c_str());
   const ModelBenchResult r = bench_model(cfg, o.steps);

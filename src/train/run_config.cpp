@@ -20,6 +20,7 @@ using json = nlohmann::json;
 const std::vector<std::string> kFfwTypes = {"mlp", "swiglu", "moe", "peer", "sgatlin"};
 const std::vector<std::string> kRouters = {"product_dense", "product_key_value", "key_value",
                                            "dense"};
+const std::vector<std::string> kPrecisions = {"auto", "fp32", "bf16"};
 const std::vector<std::string> kActivations = {"identity", "gelu", "relu", "swish"};
 const std::vector<std::string> kSchedules = {"constant", "cosine", "warmup_stable_linear_decay",
                                              "warmup_stable_sqrt_decay"};
@@ -256,6 +257,7 @@ RunConfig read_run(const Section& s) {
   c.name = s.string("name", c.name);
   if (c.name.empty()) s.error("name", "must not be empty");
   c.seed = s.unsigned_integer("seed", c.seed);
+  c.precision = s.choice("precision", c.precision, kPrecisions, "precision");
   c.model = read_model(s.section("model"));
 
   const Section d = s.section("data");
@@ -378,6 +380,7 @@ nlohmann::json to_json(const RunConfig& c) {
   const OptimizerConfig& o = c.optimizer;
   json j = {{"name", c.name},
             {"seed", c.seed},
+            {"precision", c.precision},
             {"model", to_json(c.model)},
             {"data",
              {{"train", c.data.train},
