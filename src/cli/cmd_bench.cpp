@@ -215,6 +215,13 @@ void run_bench_model(const ModelOptions& o) {
                 r.ms_per_step[k], r.mean_ms > 0 ? 100 * r.ms_per_step[k] / r.mean_ms : 0.0);
   std::printf("    %-24s %8.1f ms %5.1f%%\n", "other (untimed glue)", r.mean_ms - total,
               r.mean_ms > 0 ? 100 * (r.mean_ms - total) / r.mean_ms : 0.0);
+  const double mib = 1024.0 * 1024.0;
+  std::printf("  memory: peak RSS %.0f MiB, %.2fx the estimate %.0f MiB = params %.0f + grads %.0f + "
+              "AdamW moments %.0f + bf16 weight copies %.0f + activations %.0f (peak live tensors "
+              "in a step, grads excluded)\n",
+              r.peak_rss_bytes / mib, static_cast<double>(r.peak_rss_bytes) / r.estimate_bytes(),
+              r.estimate_bytes() / mib, r.params_bytes / mib, r.grads_bytes / mib,
+              r.optimizer_bytes / mib, r.bf16_copy_bytes / mib, r.activation_bytes / mib);
   std::printf("  load average after: %s\n", load_average().c_str());
 }
 

@@ -30,6 +30,7 @@ struct SweepArgs {
   bool dry_run = false;
   int threads = 0;
   int64_t bench_steps = 2;
+  std::vector<std::string> overrides;  // --set applied to the base config
 };
 
 enum class Status { new_run, resume, done, zero_steps };
@@ -173,7 +174,7 @@ void refresh_outputs(const SweepSpec& spec, const std::vector<SweepRow>& rows, b
 void run_sweep(const SweepArgs& a) {
   const int threads = apply_threads(a.threads);
   const SweepSpec spec = load_sweep(a.config);
-  RunConfig base = load_run_config(spec.base);
+  RunConfig base = load_run_config(spec.base, a.overrides);
   bool have_data = true;
   try {
     absolutize_data_paths(base);
@@ -259,6 +260,7 @@ void register_sweep(CLI::App& app) {
                   "Timed steps per model shape for --dry-run estimates (0: no benchmark)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
+  cmd->add_option("--set", a->overrides, "Override a key of the base config, e.g. precision=fp32");
   cmd->callback([a] { run_sweep(*a); });
 }
 

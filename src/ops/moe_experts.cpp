@@ -23,8 +23,35 @@ struct MoeSaved {
   std::vector<int64_t> pos;    // [N*K] grouped row of (token n, slot j)
 };
 
+// The expert weights of one precision: fp32 (w1, w2) or their per-step bf16 copies (w1_16,
+// w2_16, non-null in the bf16 path).
+struct MoeWeights {
+  const float *w1, *w2;
+  const bf16 *w1_16, *w2_16;
+};
+
+// y_nxO = x_nxI @ w_e^T for expert e's [O, I] slice in the weights' precision.
+void expert_forward(float* y, const float* x, const MoeWeights& w, bool second, int64_t e,
+                    int64_t n, int64_t I, int64_t O) {
+  const int64_t off = e * O * I;
+  const bf16* w16 = second ? w.w2_16 : w.w1_16;
+  if (w16)
+    linear_forward_bf16(y, x, w16 + off, n, I, O);
+  else
+    linear_forward(y, x, (second ? w.w2 : w.w1) + off, n, I, O);
+}
+void expert_backward(float* dx, float* dw, const float* dy, const float* x, const MoeWeights& w,
+                     bool second, int64_t e, int64_t n, int64_t I, int64_t O) {
+  const int64_t off = e * O * I;
+  const bf16* w16 = second ? w.w2_16 : w.w1_16;
+  if (w16)
+    linear_backward_bf16(dx, dw, dy, x, w16 + off, n, I, O);
+  else
+    linear_backward(dx, dw, dy, x, (second ? w.w2 : w.w1) + off, n, I, O);
+}
+
 void moe_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* logits_NxE,
-                 const float* w1, const float* b1, const float* w2, const float* b2) {
+                 const MoeWeights& w, const float* b1, const float* b2) {
   const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K;
   float* p = s.probs_NxE.data();
   int32_t* top = s.top_NxK.data();
@@ -53,10 +80,10 @@ void moe_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* log
     if (ne == 0) continue;
     float *z = s.z_Rx2F.data() + r0 * 2 * F, *h = s.h_RxF.data() + r0 * F,
           *o = s.o_RxD.data() + r0 * D;
-    linear_forward(z, s.xg_RxD.data() + r0 * D, w1 + e * 2 * F * D, ne, D, 2 * F);
+    expert_forward(z, s.xg_RxD.data() + r0 * D, w, false, e, ne, D, 2 * F);
     bias_forward(z, z, b1 + e * 2 * F, ne, 2 * F);
     glu_forward(h, z, ne, F);
-    linear_forward(o, h, w2 + e * D * F, ne, F, D);
+    expert_forward(o, h, w, true, e, ne, F, D);
     bias_forward(o, o, b2 + e * D, ne, D);
   }
 #pragma omp parallel for schedule(static)
@@ -73,7 +100,7 @@ void moe_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* log
 
 // Accumulates into any non-null gradient.
 void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, float* dw2, float* db2,
-                  const float* dy_NxD, const MoeSaved& s, const float* w1, const float* w2) {
+                  const float* dy_NxD, const MoeSaved& s, const MoeWeights& w) {
   const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K, R = N * K;
   const float* p = s.probs_NxE.data();
   const int32_t* top = s.top_NxK.data();
@@ -109,12 +136,13 @@ void moe_backward(float* dx_NxD, float* dlogits_NxE, float* dw1, float* db1, flo
     const float* dout = do_RxD.data() + r0 * D;
     float *dh = dh_RxF.data() + r0 * F, *dz = dz_Rx2F.data() + r0 * 2 * F;
     if (db2) bias_backward(db2 + e * D, dout, ne, D);
-    linear_backward(dh, dw2 ? dw2 + e * D * F : nullptr, dout, s.h_RxF.data() + r0 * F,
-                    w2 + e * D * F, ne, F, D);
+    expert_backward(dh, dw2 ? dw2 + e * D * F : nullptr, dout, s.h_RxF.data() + r0 * F, w, true, e,
+                    ne, F, D);
     glu_backward(dz, dh, s.z_Rx2F.data() + r0 * 2 * F, ne, F);
     if (db1) bias_backward(db1 + e * 2 * F, dz, ne, 2 * F);
-    linear_backward(dx_NxD ? dxg_RxD.data() + r0 * D : nullptr, dw1 ? dw1 + e * 2 * F * D : nullptr,
-                    dz, s.xg_RxD.data() + r0 * D, w1 + e * 2 * F * D, ne, D, 2 * F);
+    expert_backward(dx_NxD ? dxg_RxD.data() + r0 * D : nullptr,
+                    dw1 ? dw1 + e * 2 * F * D : nullptr, dz, s.xg_RxD.data() + r0 * D, w, false, e,
+                    ne, D, 2 * F);
   }
   if (!dx_NxD) return;
 #pragma omp parallel for schedule(static)
@@ -157,17 +185,24 @@ VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const Va
                 {},
                 {}};
   VarP y = make_var(Tensor::empty({N, D}), tape.needs_grad(x_NxD, logits_NxE, w1, b1, w2, b2));
-  moe_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), w1->value.data(),
-              b1->value.data(), w2->value.data(), b2->value.data());
+  // bf16: the expert weights are read through their bf16 copies (once per optimizer step).
+  const bool bf16 = matmul_precision() == MatmulPrecision::bf16;
+  auto weights = [=] {
+    return MoeWeights{w1->value.data(), w2->value.data(), bf16 ? w1->bf16_value() : nullptr,
+                      bf16 ? w2->bf16_value() : nullptr};
+  };
+  moe_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), weights(),
+              b1->value.data(), b2->value.data());
   counts_E.assign(E, 0);
   for (int64_t e = 0; e < E; ++e) counts_E[e] = s->start[e + 1] - s->start[e];
   if (y->requires_grad)
     tape.record([=] {
       ScopedTimer timer(OpKind::experts);
       if (!y->has_grad()) return;
+      const MatmulPrecisionScope scope(bf16 ? MatmulPrecision::bf16 : MatmulPrecision::fp32);
       moe_backward(x_NxD->grad_if_needed(), logits_NxE->grad_if_needed(), w1->grad_if_needed(),
                    b1->grad_if_needed(), w2->grad_if_needed(), b2->grad_if_needed(),
-                   y->grad.data(), *s, w1->value.data(), w2->value.data());
+                   y->grad.data(), *s, weights());
     });
   return y;
 }

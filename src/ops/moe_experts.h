@@ -11,7 +11,8 @@
 namespace sg {
 
 // x [N, D], logits [N, E], w1 [E, 2F, D], b1 [E, 2F], w2 [E, D, F], b2 [E, D] -> y [N, D].
-// counts_E receives how many tokens picked each expert.
+// counts_E receives how many tokens picked each expert. The expert matmuls run in the
+// matmul precision set at forward time (ops/linear.h), backward too.
 VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const VarP& w1,
                  const VarP& b1, const VarP& w2, const VarP& b2, int64_t K,
                  std::vector<int64_t>& counts_E);

@@ -71,6 +71,18 @@ ResolvedPrecision resolve_precision(const std::string& setting, const CpuFeature
                                      " has neither avx512_bf16 nor amx_bf16)")};
 }
 
+std::string saved_model_precision(const nlohmann::json& run_config,
+                                  const std::vector<std::string>& overrides) {
+  std::string setting = run_config.value("precision", std::string("auto"));
+  for (const std::string& ov : overrides) {
+    SG_CHECK(ov.rfind("precision=", 0) == 0, "--set ", ov,
+             ": this command takes only --set precision=fp32|bf16|auto (the model comes from the "
+             "checkpoint)");
+    setting = ov.substr(10);
+  }
+  return setting;
+}
+
 MatmulPrecision apply_precision(const std::string& setting, const std::string& source, bool quiet) {
   const ResolvedPrecision r = resolve_precision(setting, host_cpu(), source);
   if (!quiet && !r.note.empty()) std::fprintf(stderr, "%s\n", r.note.c_str());

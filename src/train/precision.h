@@ -3,6 +3,9 @@
 // AMX, else fp32). The resolved precision is what a run records and what resume checks.
 #pragma once
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "ops/linear.h"
 
@@ -28,6 +31,12 @@ ResolvedPrecision resolve_precision(const std::string& setting, const CpuFeature
 const char* precision_name(MatmulPrecision p);  // "fp32" | "bf16"
 // Inverse of precision_name; throws naming `source` for anything else.
 MatmulPrecision parse_precision_name(const std::string& name, const std::string& source);
+
+// The precision setting of a command that runs a saved model (eval, generate, scope,
+// intervene): "precision=VALUE" from its --set options (the only key they take), else
+// the run config's "precision", else "auto" (checkpoints from before the key).
+std::string saved_model_precision(const nlohmann::json& run_config,
+                                  const std::vector<std::string>& overrides);
 
 // Resolves `setting` on host_cpu(), makes it the process-wide matmul precision and
 // returns it; prints the note of "auto" to stderr unless quiet.
