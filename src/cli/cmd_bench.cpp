@@ -85,13 +85,15 @@ BenchCase raw_matmul_case(int64_t M, int64_t K, int64_t N, bool bf16) {
 // causal_attention on q, k, v [B, T, H, Dh], forward + backward. FLOPs count the four
 // T x T x Dh products a causal kernel needs (q k^T, p v; backward dp, dq/dk, dv: the
 // dense count halved by the mask), 2 * 2 * B*H*T*T*Dh forward, twice that backward.
-BenchCase attention_case(int64_t B, int64_t H, int64_t T, int64_t Dh) {
+BenchCase attention_case(int64_t B, int64_t H, int64_t T, int64_t Dh, MatmulPrecision p) {
   VarP q = random_var({B, T, H, Dh}, 6, true), k = random_var({B, T, H, Dh}, 7, true),
        v = random_var({B, T, H, Dh}, 8, true);
   Tensor dy = Tensor::empty({B, T, H, Dh});
   fill_normal(dy, {0, 9}, 0.0f, 1.0f);
   const double causal_fwd = 2.0 * 2.0 * B * H * T * T * Dh / 2;
-  return {cat("attention fwd+bwd B=", B, " H=", H, " T=", T, " Dh=", Dh), 3 * causal_fwd, [=] {
+  return {cat("attention ", precision_name(p), " fwd+bwd B=", B, " H=", H, " T=", T, " Dh=", Dh),
+          3 * causal_fwd, [=] {
+            const MatmulPrecisionScope scope(p);
             Tape tape;
             VarP y = causal_attention(tape, q, k, v);
             y->grad = dy;
@@ -101,8 +103,10 @@ BenchCase attention_case(int64_t B, int64_t H, int64_t T, int64_t Dh) {
 
 // sgatlin's expert op (identity activation) with uniformly random picks, forward +
 // backward into x, scores and both tables. FLOPs: a dot and an axpy per entry forward,
-// a dot and three axpys backward: 2*2*N*C*K*D + 2*4*N*C*K*D.
-BenchCase sparse_experts_case(int64_t N, int64_t D, int64_t C, int64_t K, int64_t E) {
+// a dot and three axpys backward: 2*2*N*C*K*D + 2*4*N*C*K*D. In bf16 the tables' bf16
+// copies are made once, in the first rep, as training makes them once per step (in AdamW).
+BenchCase sparse_experts_case(int64_t N, int64_t D, int64_t C, int64_t K, int64_t E,
+                              MatmulPrecision p) {
   VarP x = random_var({N, D}, 10, true), s = random_var({N, C, K}, 11, true);
   VarP win = random_var({C, E, D}, 12, true), wout = random_var({C, E, D}, 13, true);
   IntTensor idx = IntTensor::empty({N, C, K});
@@ -111,8 +115,10 @@ BenchCase sparse_experts_case(int64_t N, int64_t D, int64_t C, int64_t K, int64_
       idx[i * K + k] = static_cast<int32_t>(k * (E / K) + philox({0, 14}, i * K + k)[0] % (E / K));
   Tensor dy = Tensor::empty({N, D});
   fill_normal(dy, {0, 15}, 0.0f, 1.0f);
-  return {cat("sgatlin experts fwd+bwd N=", N, " D=", D, " C=", C, " K=", K, " E=", E),
+  return {cat("sgatlin experts ", precision_name(p), " fwd+bwd N=", N, " D=", D, " C=", C,
+              " K=", K, " E=", E),
           12.0 * N * C * K * D, [=] {
+            const MatmulPrecisionScope scope(p);
             Tape tape;
             VarP y = sparse_experts(tape, x, s, idx, win, wout, Activation::identity,
                                     ExpertGate::pre_activation);
@@ -130,8 +136,10 @@ std::vector<BenchCase> ops_cases() {
     cases.push_back(linear_case(n, n, n, p, false));
     cases.push_back(linear_case(n, n, n, p, true));
   }
-  cases.push_back(attention_case(8, 4, 256, 64));
-  cases.push_back(sparse_experts_case(4096, 256, 8, 8, 1024));  // TinyStories, seq 256 batch 16
+  for (MatmulPrecision p : {MatmulPrecision::fp32, MatmulPrecision::bf16}) {
+    cases.push_back(attention_case(8, 4, 256, 64, p));
+    cases.push_back(sparse_experts_case(4096, 256, 8, 8, 1024, p));  // TinyStories, T256 B16
+  }
   return cases;
 }
 
