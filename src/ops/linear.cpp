@@ -193,9 +193,11 @@ VarP linear(Tape& tape, const VarP& x, const VarP& w) {
       if (bf16)
         linear_backward_bf16(dx, dw, y->grad.data(), x->value.data(), w->bf16_value(), N, I, O,
                              acc_dx, acc_dw);
-      else
+      else {
+        const MatmulPrecisionScope fp32(MatmulPrecision::fp32);  // whatever is set now
         linear_backward(dx, dw, y->grad.data(), x->value.data(), w->value.data(), N, I, O,
                         acc_dx, acc_dw);
+      }
     });
   return y;
 }
