@@ -2,11 +2,13 @@
 """PyTorch reference for docs/PERFORMANCE.md: the TinyStories mlp model of
 configs/tinystories_mlp.json (D 256, 4 layers, Dh 64, vocab 8192, F 1024 gelu, tied
 embeddings, RMSNorm, QK-norm, RoPE) trained on random tokens at T 256, B 16 with AdamW,
-in fp32 and in bf16 autocast; prints the median tokens/s of each.
+in bf16 autocast (and fp32 with --precisions fp32 bf16); prints the median tokens/s.
 
 Usage: /usr/bin/python3 scripts/torch_reference.py [--threads 2] [--steps 5] [--rounds 3]
 Needs Debian's python3-torch. Attention runs as a loop of 2-D matmuls per (batch, head):
-that build's torch.bmm is far slower than the loop (see docs/PERFORMANCE.md).
+that build's torch.bmm is far slower than the loop. Its fp32 matmuls go to the system
+BLAS, on a plain Debian the netlib reference libblas3 (~50 s per step here), while bf16
+autocast runs oneDNN: only bf16 is a meaningful reference (docs/PERFORMANCE.md).
 """
 import argparse
 import statistics
@@ -92,12 +94,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--precisions", nargs="+", default=["bf16"], choices=["fp32", "bf16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
     print(f"torch {torch.__version__}, {a.threads} threads, mkldnn bf16 "
           f"{torch.backends.mkldnn.is_available()}")
-    res = {"fp32": [], "bf16": []}
+    res = {p: [] for p in a.precisions}
     for _ in range(a.rounds):  # interleaved so that load falls on both alike
         for p in res:
             res[p].append(run(p, a.steps))
