@@ -157,6 +157,7 @@ int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens) {
 }
 
 TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
+  const MatmulPrecisionScope restore(matmul_precision());  // the run's precision ends with it
   const std::string precision = precision_name(
       apply_precision(cfg.precision, opt.run_dir + ": config precision", opt.quiet));
   Run r(cfg, opt);
