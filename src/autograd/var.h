@@ -30,6 +30,30 @@ struct Var {
     return grad.data();
   }
   bool has_grad() const { return grad.defined(); }
+
+  // bf16 compute (spec §1) reads weights through a bf16 copy of `value`, converted at most
+  // once per change: whoever changes `value` in place (the optimizer, checkpoint loading)
+  // calls mark_changed(), which makes the next bf16_value() convert again.
+  void mark_changed() { ++version; }
+  const bf16* bf16_value() {
+    if (!value_bf16.defined() || bf16_version != version) {
+      value_bf16 = to_bf16(value);
+      bf16_version = version;
+    }
+    return value_bf16.data();
+  }
+  // For an optimizer that writes the new value and its bf16 copy in one pass: the copy
+  // to write into (nullptr when no bf16 copy is kept), marked as matching the value.
+  bf16* bf16_value_to_refresh() {
+    if (!value_bf16.defined()) return nullptr;
+    bf16_version = version;
+    return value_bf16.data();
+  }
+  uint64_t version = 0;
+
+ private:
+  Bf16Tensor value_bf16;
+  uint64_t bf16_version = 0;
 };
 
 using VarP = std::shared_ptr<Var>;

@@ -5,6 +5,7 @@
 
 #include "train/checkpoint_model.h"
 #include "cli/commands.h"
+#include "train/precision.h"
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 
@@ -17,6 +18,7 @@ struct EvalArgs {
   int64_t batches = 0, batch_size = 0;
   bool json = false;
   int threads = 0;
+  std::vector<std::string> overrides;  // --set precision=...
 };
 
 void print_usage_row(const char* what, const UsageStats& s) {
@@ -27,6 +29,7 @@ void print_usage_row(const char* what, const UsageStats& s) {
 void run_eval(const EvalArgs& a) {
   apply_threads(a.threads);
   CheckpointModel cm = load_checkpoint_model(a.checkpoint);
+  apply_precision(saved_model_precision(cm.run_config, a.overrides), cm.dir);
   const nlohmann::json& data = cm.run_config.at("data");
   const std::string shard = a.data.empty() ? data.at("valid").get<std::string>() : a.data;
   const int64_t T = data.at("seq_len").get<int64_t>();
@@ -77,6 +80,7 @@ void register_eval(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
+  cmd->add_option("--set", a->overrides, "precision=fp32|bf16|auto (default: the run's setting)");
   cmd->callback([a] { run_eval(*a); });
 }
 

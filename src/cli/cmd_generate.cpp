@@ -3,6 +3,7 @@
 
 #include "train/checkpoint_model.h"
 #include "cli/commands.h"
+#include "train/precision.h"
 #include "data/tokenizer.h"
 #include "eval/generate.h"
 
@@ -14,11 +15,13 @@ struct GenerateArgs {
   std::string checkpoint, prompt;
   SampleOptions sample;
   int threads = 0;
+  std::vector<std::string> overrides;  // --set precision=...
 };
 
 void run_generate(const GenerateArgs& a) {
   apply_threads(a.threads);
   CheckpointModel cm = load_checkpoint_model(a.checkpoint);
+  apply_precision(saved_model_precision(cm.run_config, a.overrides), cm.dir);
   Transformer& model = *cm.model;
   const Tokenizer tok = Tokenizer::load(find_tokenizer(cm.dir, cm.run_config));
   std::vector<int32_t> out = tok.encode(a.prompt);
@@ -64,6 +67,7 @@ void register_generate(CLI::App& app) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", a->sample.seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
+  cmd->add_option("--set", a->overrides, "precision=fp32|bf16|auto (default: the run's setting)");
   cmd->callback([a] { run_generate(*a); });
 }
 

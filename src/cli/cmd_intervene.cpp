@@ -16,6 +16,7 @@
 
 #include "train/checkpoint_model.h"
 #include "cli/commands.h"
+#include "train/precision.h"
 #include "data/tokenizer.h"
 #include "eval/intervene.h"
 
@@ -29,6 +30,7 @@ struct InterveneArgs {
   std::vector<int64_t> layers;
   bool json = false;
   int threads = 0;
+  std::vector<std::string> overrides;  // --set precision=...
 };
 
 struct Pair {
@@ -83,6 +85,7 @@ int64_t input_row(int64_t p, int64_t T, const std::string& what) {
 void run_intervene(const InterveneArgs& a) {
   apply_threads(a.threads);
   CheckpointModel cm = load_checkpoint_model(a.checkpoint);
+  apply_precision(saved_model_precision(cm.run_config, a.overrides), cm.dir);
   Transformer& model = *cm.model;
   const Tokenizer tok = Tokenizer::load(find_tokenizer(cm.dir, cm.run_config));
   std::vector<int64_t> layers = a.layers;
@@ -177,6 +180,7 @@ void register_intervene(CLI::App& app) {
   cmd->add_option("--layers", a->layers, "Layers to patch (default: all)");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
+  cmd->add_option("--set", a->overrides, "precision=fp32|bf16|auto (default: the run's setting)");
   cmd->callback([a] { run_intervene(*a); });
 }
 

@@ -18,6 +18,7 @@
 
 #include "train/checkpoint_model.h"
 #include "cli/commands.h"
+#include "train/precision.h"
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "eval/npy.h"
@@ -35,11 +36,13 @@ struct ScopeArgs {
   int64_t sequences = 64;
   std::vector<int64_t> layers;
   int threads = 0;
+  std::vector<std::string> overrides;  // --set precision=...
 };
 
 void run_scope(const ScopeArgs& a) {
   apply_threads(a.threads);
   CheckpointModel cm = load_checkpoint_model(a.checkpoint);
+  apply_precision(saved_model_precision(cm.run_config, a.overrides), cm.dir);
   Transformer& model = *cm.model;
   const ModelConfig& mc = model.config();
   const Tokenizer tok = Tokenizer::load(find_tokenizer(cm.dir, cm.run_config));
@@ -119,6 +122,7 @@ void register_scope(CLI::App& app) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--layers", a->layers, "Layers to record (default: all)");
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
+  cmd->add_option("--set", a->overrides, "precision=fp32|bf16|auto (default: the run's setting)");
   cmd->callback([a] { run_scope(*a); });
 }
 

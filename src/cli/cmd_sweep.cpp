@@ -19,6 +19,7 @@ void register_sweep(CLI::App& app) {
                   "Timed steps per model shape for --dry-run estimates (0: no benchmark)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", *threads, "OpenMP threads (default: all cores)");
+  cmd->add_option("--set", a->overrides, "Override a key of the base config, e.g. precision=fp32");
   cmd->callback([a, threads] { run_sweep(*a, apply_threads(*threads)); });
 }
 

@@ -4,7 +4,8 @@
 
 namespace sg::cli {
 
-// Sets the OpenMP thread count (0 = all cores) and returns the count in use.
+// Sets the OpenMP thread count (0 = all cores), flushes denormals on every thread
+// (util/fpu.h) and returns the count in use.
 int apply_threads(int threads);
 
 void register_data(CLI::App& app);      // cmd_data.cpp

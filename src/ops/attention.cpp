@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/linear.h"
 #include "ops/vexp.h"
 #include "util/profiler.h"
 
@@ -60,21 +61,33 @@ void tile(float* C, int64_t ldc, const float* A, int64_t ars, int64_t aks, const
 struct Dims {
   int64_t B, T, S, H, Dh, Tp, Sp, Dp;
   float scale;  // 1/sqrt(Dh)
+  bool bf16;    // round every product operand to bf16 (sums stay fp32)
   // Keys visible to the last row of the query tile starting at t0 (rows >= T clipped).
   int64_t keys_for_tile(int64_t t0) const { return std::min(S, S - T + t0 + kR); }
 };
 
-Dims make_dims(int64_t B, int64_t T, int64_t S, int64_t H, int64_t Dh) {
+Dims make_dims(int64_t B, int64_t T, int64_t S, int64_t H, int64_t Dh, bool bf16) {
   return {B, T, S, H, Dh, round_up(T, kR), round_up(S, kW), round_up(Dh, kW),
-          static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh)))};
+          static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh))), bf16};
+}
+
+// x as a product operand: itself, or rounded to the nearest bf16 in the bf16 path.
+inline float operand(float x, const Dims& d) {
+  return d.bf16 ? bf16_to_float(float_to_bf16(x)) : x;
+}
+void round_operands(float* x, int64_t n, const Dims& d) {
+  if (d.bf16)
+    for (int64_t i = 0; i < n; ++i) x[i] = bf16_to_float(float_to_bf16(x[i]));
 }
 
 // dst[r*Dp + d] = src row r of head (b, h) times mul, for r < R rows of a [B, R, H, Dh] tensor.
+// With `as_operand`, the values are rounded as product operands (bf16 path).
 void gather(float* dst, const float* src, int64_t b, int64_t h, int64_t R, const Dims& d,
-            float mul = 1.0f) {
+            float mul = 1.0f, bool as_operand = true) {
   for (int64_t r = 0; r < R; ++r) {
     const float* s = src + ((b * R + r) * d.H + h) * d.Dh;
-    for (int64_t i = 0; i < d.Dh; ++i) dst[r * d.Dp + i] = s[i] * mul;
+    for (int64_t i = 0; i < d.Dh; ++i)
+      dst[r * d.Dp + i] = as_operand ? operand(s[i] * mul, d) : s[i] * mul;
   }
 }
 
@@ -86,7 +99,7 @@ void gather_transposed(float* dst, const float* src, int64_t b, int64_t h, const
     for (int64_t i0 = 0; i0 < d.Dh; i0 += kB)
       for (int64_t s = s0; s < std::min(d.S, s0 + kB); ++s) {
         const float* x = src + ((b * d.S + s) * d.H + h) * d.Dh;
-        for (int64_t i = i0; i < std::min(d.Dh, i0 + kB); ++i) dst[i * d.Sp + s] = x[i];
+        for (int64_t i = i0; i < std::min(d.Dh, i0 + kB); ++i) dst[i * d.Sp + s] = operand(x[i], d);
       }
 }
 
@@ -131,6 +144,7 @@ void forward_head(HeadBuffers& w, float* out, float* lse_T, const float* q, cons
         }
         const float inv = 1.0f / sum;
         for (int64_t s = 0; s < lim; ++s) p[s] *= inv;
+        round_operands(p, lim, d);  // P is the left operand of P V
         lse_T[t] = m + std::log(sum);
       }
       std::fill(p + lim, p + Lp, 0.0f);
@@ -157,7 +171,7 @@ void backward_head(HeadBuffers& w, float* dq, float* dk, float* dv, const float*
   gather_transposed(kT, k, b, h, d);
   gather_transposed(vT, v, b, h, d);
   gather(dO, dout, b, h, d.T, d);
-  gather(O, out, b, h, d.T, d);
+  gather(O, out, b, h, d.T, d, 1.0f, /*as_operand=*/false);  // only for D_t, a row sum
   for (int64_t t0 = 0; t0 < d.Tp; t0 += kR) {
     const int64_t L = d.keys_for_tile(t0), Lp = round_up(L, kW);
     float *Pt = P + t0 * d.Sp, *dSt = dS + t0 * d.Sp;
@@ -177,6 +191,8 @@ void backward_head(HeadBuffers& w, float* dq, float* dk, float* dv, const float*
           p[s] = vexp(p[s] - lse);
           ds[s] = p[s] * (ds[s] - Dt);
         }
+        round_operands(p, lim, d);  // operands of P^T dO, dS K and dS^T Q
+        round_operands(ds, lim, d);
       }
       std::fill(p + lim, p + Lp, 0.0f);
       std::fill(ds + lim, ds + Lp, 0.0f);
@@ -208,7 +224,7 @@ void backward_head(HeadBuffers& w, float* dq, float* dk, float* dv, const float*
 void attention_forward(float* out_BxTxHxDh, float* lse_BxHxT, const float* q_BxTxHxDh,
                        const float* k_BxSxHxDh, const float* v_BxSxHxDh, int64_t B, int64_t T,
                        int64_t S, int64_t H, int64_t Dh) {
-  const Dims d = make_dims(B, T, S, H, Dh);
+  const Dims d = make_dims(B, T, S, H, Dh, matmul_precision() == MatmulPrecision::bf16);
 #pragma omp parallel
   {
     HeadBuffers w;
@@ -229,7 +245,7 @@ void attention_backward(float* dq_BxTxHxDh, float* dk_BxSxHxDh, float* dv_BxSxHx
                         const float* k_BxSxHxDh, const float* v_BxSxHxDh, const float* out_BxTxHxDh,
                         const float* lse_BxHxT, int64_t B, int64_t T, int64_t S, int64_t H,
                         int64_t Dh) {
-  const Dims d = make_dims(B, T, S, H, Dh);
+  const Dims d = make_dims(B, T, S, H, Dh, matmul_precision() == MatmulPrecision::bf16);
 #pragma omp parallel
   {
     HeadBuffers w;
@@ -266,7 +282,9 @@ VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
   attention_forward(y->value.data(), lse_BxHxT.data(), q->value.data(), k->value.data(),
                     v->value.data(), B, T, S, H, Dh);
   if (y->requires_grad)
-    tape.record_backward(OpKind::attention, y, [q, k, v, y, lse_BxHxT, B, T, S, H, Dh] {
+    tape.record_backward(OpKind::attention, y, [q, k, v, y, lse_BxHxT, B, T, S, H, Dh,
+                                                precision = matmul_precision()] {
+      const MatmulPrecisionScope scope(precision);  // backward in the forward's precision
       attention_backward(q->grad_if_needed(),
                          k->grad_if_needed(),
                          v->grad_if_needed(), y->grad.data(),

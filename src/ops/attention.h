@@ -6,7 +6,9 @@
 
 namespace sg {
 
-// Kernels over q/out [B, T, H, Dh], k/v [B, S, H, Dh]. Forward overwrites out and the
+// Kernels over q/out [B, T, H, Dh], k/v [B, S, H, Dh], in the matmul precision set
+// (ops/linear.h): under bf16 every operand of the five products (q, k, v, dout, the
+// probabilities P and dS) is rounded to bf16 and the sums stay fp32. Forward overwrites out and the
 // per-row logsumexp of the scaled scores lse [B, H, T]. Backward recomputes the
 // probabilities from lse and accumulates (+=) into dq, dk, dv; any of them may be null.
 void attention_forward(float* out_BxTxHxDh, float* lse_BxHxT, const float* q_BxTxHxDh,

@@ -7,7 +7,8 @@
 
 namespace sg {
 
-// fp32 everywhere, or bf16 inputs with fp32 accumulation (avx512_bf16 CPUs).
+// fp32 everywhere, or bf16 inputs with fp32 accumulation (avx512_bf16 CPUs). The setting
+// governs every matmul-like op: linear, attention's products and the expert ops.
 enum class MatmulPrecision { fp32, bf16 };
 void set_matmul_precision(MatmulPrecision p);
 MatmulPrecision matmul_precision();
@@ -30,8 +31,18 @@ void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const fl
                      const float* w_OxI, int64_t N, int64_t I, int64_t O,
                      bool accumulate_dx = true, bool accumulate_dw = true);
 
+// bf16 operands with fp32 accumulation whatever the precision setting, the weight given
+// already in bf16 (a Var's bf16_value(), converted once per optimizer step); x and dy are
+// rounded to bf16 on the fly.
+void linear_forward_bf16(float* y_NxO, const float* x_NxI, const bf16* w_OxI, int64_t N, int64_t I,
+                         int64_t O);
+void linear_backward_bf16(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
+                          const bf16* w_OxI, int64_t N, int64_t I, int64_t O,
+                          bool accumulate_dx = true, bool accumulate_dw = true);
+
 // Autograd op: x has shape [..., I], w has shape [O, I]; returns [..., O]. Its backward
-// runs in the matmul precision that was set when the forward ran.
+// runs in the matmul precision that was set when the forward ran; in bf16 the weight is
+// read through w->bf16_value().
 VarP linear(Tape& tape, const VarP& x, const VarP& w);
 
 }  // namespace sg

@@ -12,10 +12,33 @@
 
 namespace sg {
 
+namespace {
+
+// y_nxO = x_nxI @ w_e^T for expert e's [O, I] slice in the weights' precision.
+void expert_forward(float* y, const float* x, const MoeWeights& w, bool second, int64_t e,
+                    int64_t n, int64_t I, int64_t O) {
+  const int64_t off = e * O * I;
+  const bf16* w16 = second ? w.w2_16 : w.w1_16;
+  if (w16)
+    linear_forward_bf16(y, x, w16 + off, n, I, O);
+  else
+    linear_forward(y, x, (second ? w.w2 : w.w1) + off, n, I, O);
+}
+void expert_backward(float* dx, float* dw, const float* dy, const float* x, const MoeWeights& w,
+                     bool second, int64_t e, int64_t n, int64_t I, int64_t O) {
+  const int64_t off = e * O * I;
+  const bf16* w16 = second ? w.w2_16 : w.w1_16;
+  if (w16)
+    linear_backward_bf16(dx, dw, dy, x, w16 + off, n, I, O);
+  else
+    linear_backward(dx, dw, dy, x, (second ? w.w2 : w.w1) + off, n, I, O);
+}
+
+}  // namespace
+
 void moe_experts_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* logits_NxE,
-                         const float* w1_Ex2FxD, const float* b1_Ex2F, const float* w2_ExDxF,
-                         const float* b2_ExD) {
-  const float *w1 = w1_Ex2FxD, *b1 = b1_Ex2F, *w2 = w2_ExDxF, *b2 = b2_ExD;
+                         const MoeWeights& w, const float* b1_Ex2F, const float* b2_ExD) {
+  const float *b1 = b1_Ex2F, *b2 = b2_ExD;
   const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K;
   float* p = s.probs_NxE.data();
   int32_t* top = s.top_NxK.data();
@@ -44,10 +67,10 @@ void moe_experts_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const fl
     if (ne == 0) continue;
     float *z = s.z_Rx2F.data() + r0 * 2 * F, *h = s.h_RxF.data() + r0 * F,
           *o = s.o_RxD.data() + r0 * D;
-    linear_forward(z, s.xg_RxD.data() + r0 * D, w1 + e * 2 * F * D, ne, D, 2 * F);
+    expert_forward(z, s.xg_RxD.data() + r0 * D, w, false, e, ne, D, 2 * F);
     bias_forward(z, z, b1 + e * 2 * F, ne, 2 * F);
     glu_forward(h, z, ne, F);
-    linear_forward(o, h, w2 + e * D * F, ne, F, D);
+    expert_forward(o, h, w, true, e, ne, F, D);
     bias_forward(o, o, b2 + e * D, ne, D);
   }
 #pragma omp parallel for schedule(static)
@@ -64,9 +87,8 @@ void moe_experts_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const fl
 
 void moe_experts_backward(float* dx_NxD, float* dlogits_NxE, float* dw1_Ex2FxD, float* db1_Ex2F,
                           float* dw2_ExDxF, float* db2_ExD, const float* dy_NxD, const MoeSaved& s,
-                          const float* w1_Ex2FxD, const float* w2_ExDxF) {
+                          const MoeWeights& w) {
   float *dw1 = dw1_Ex2FxD, *db1 = db1_Ex2F, *dw2 = dw2_ExDxF, *db2 = db2_ExD;
-  const float *w1 = w1_Ex2FxD, *w2 = w2_ExDxF;
   const int64_t N = s.N, D = s.D, E = s.E, F = s.F, K = s.K, R = N * K;
   const float* p = s.probs_NxE.data();
   const int32_t* top = s.top_NxK.data();
@@ -102,12 +124,13 @@ void moe_experts_backward(float* dx_NxD, float* dlogits_NxE, float* dw1_Ex2FxD, 
     const float* dout = do_RxD.data() + r0 * D;
     float *dh = dh_RxF.data() + r0 * F, *dz = dz_Rx2F.data() + r0 * 2 * F;
     if (db2) bias_backward(db2 + e * D, dout, ne, D);
-    linear_backward(dh, dw2 ? dw2 + e * D * F : nullptr, dout, s.h_RxF.data() + r0 * F,
-                    w2 + e * D * F, ne, F, D);
+    expert_backward(dh, dw2 ? dw2 + e * D * F : nullptr, dout, s.h_RxF.data() + r0 * F, w, true, e,
+                    ne, F, D);
     glu_backward(dz, dh, s.z_Rx2F.data() + r0 * 2 * F, ne, F);
     if (db1) bias_backward(db1 + e * 2 * F, dz, ne, 2 * F);
-    linear_backward(dx_NxD ? dxg_RxD.data() + r0 * D : nullptr, dw1 ? dw1 + e * 2 * F * D : nullptr,
-                    dz, s.xg_RxD.data() + r0 * D, w1 + e * 2 * F * D, ne, D, 2 * F);
+    expert_backward(dx_NxD ? dxg_RxD.data() + r0 * D : nullptr,
+                    dw1 ? dw1 + e * 2 * F * D : nullptr, dz, s.xg_RxD.data() + r0 * D, w, false, e,
+                    ne, D, 2 * F);
   }
   if (!dx_NxD) return;
 #pragma omp parallel for schedule(static)
@@ -148,15 +171,22 @@ VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const Va
                 {},
                 {}};
   VarP y = make_var(Tensor::empty({N, D}), tape.needs_grad(x_NxD, logits_NxE, w1, b1, w2, b2));
-  moe_experts_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), w1->value.data(),
-              b1->value.data(), w2->value.data(), b2->value.data());
+  // bf16: the expert weights are read through their bf16 copies (once per optimizer step).
+  const bool bf16 = matmul_precision() == MatmulPrecision::bf16;
+  auto weights = [=] {
+    return MoeWeights{w1->value.data(), w2->value.data(), bf16 ? w1->bf16_value() : nullptr,
+                      bf16 ? w2->bf16_value() : nullptr};
+  };
+  moe_experts_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), weights(),
+              b1->value.data(), b2->value.data());
   counts_E.assign(E, 0);
   for (int64_t e = 0; e < E; ++e) counts_E[e] = s->start[e + 1] - s->start[e];
   if (y->requires_grad)
     tape.record_backward(OpKind::experts, y, [=] {
+      const MatmulPrecisionScope scope(bf16 ? MatmulPrecision::bf16 : MatmulPrecision::fp32);
       moe_experts_backward(x_NxD->grad_if_needed(), logits_NxE->grad_if_needed(), w1->grad_if_needed(),
                    b1->grad_if_needed(), w2->grad_if_needed(), b2->grad_if_needed(),
-                   y->grad.data(), *s, w1->value.data(), w2->value.data());
+                   y->grad.data(), *s, weights());
     });
   return y;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "autograd/tape.h"
+#include "tensor/bf16.h"
 
 namespace sg {
 
@@ -20,18 +21,25 @@ struct MoeSaved {
   std::vector<int64_t> pos;    // [N*K] grouped row of (token n, slot j)
 };
 
+// The expert weights w1 [E, 2F, D], w2 [E, D, F] in fp32, and in the bf16 path their
+// per-step bf16 copies (w1_16, w2_16 non-null): the expert matmuls then read those.
+struct MoeWeights {
+  const float *w1, *w2;
+  const bf16 *w1_16, *w2_16;
+};
+
 // y_NxD (overwritten) from x and the gate logits; s must come with N..K set and its
 // tensors allocated at the shapes their names give.
 void moe_experts_forward(float* y_NxD, MoeSaved& s, const float* x_NxD, const float* logits_NxE,
-                         const float* w1_Ex2FxD, const float* b1_Ex2F, const float* w2_ExDxF,
-                         const float* b2_ExD);
+                         const MoeWeights& w, const float* b1_Ex2F, const float* b2_ExD);
 // Accumulates into any non-null gradient.
 void moe_experts_backward(float* dx_NxD, float* dlogits_NxE, float* dw1_Ex2FxD, float* db1_Ex2F,
                           float* dw2_ExDxF, float* db2_ExD, const float* dy_NxD, const MoeSaved& s,
-                          const float* w1_Ex2FxD, const float* w2_ExDxF);
+                          const MoeWeights& w);
 
 // x [N, D], logits [N, E], w1 [E, 2F, D], b1 [E, 2F], w2 [E, D, F], b2 [E, D] -> y [N, D].
-// counts_E receives how many tokens picked each expert.
+// counts_E receives how many tokens picked each expert. The expert matmuls run in the
+// matmul precision set at forward time (ops/linear.h), backward too.
 VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const VarP& w1,
                  const VarP& b1, const VarP& w2, const VarP& b2, int64_t K,
                  std::vector<int64_t>& counts_E);

@@ -1,44 +1,88 @@
 // Legend: N tokens, D d_model, C channels, K picks per channel, E neurons per table,
 // P tables; a "row" is one neuron's vector w[t, i, :] of length D.
 #include "ops/sparse_experts.h"
+#include "ops/linear.h"
 #include "util/profiler.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace sg {
 
 namespace {
 
+// The kernels read rows (tables, x, dy) as R: float, or bf16 in the bf16 path, which
+// widens each element exactly to fp32 (a shift) so that products of two bf16 values are
+// exact and every sum is fp32, like a bf16 matmul with fp32 accumulation.
+inline float to_f(float x) { return x; }
+inline float to_f(bf16 b) { return std::bit_cast<float>(static_cast<uint32_t>(b.bits) << 16); }
+// A scalar operand of a product (z, dh) as the path's precision holds it.
+template <typename T>
+inline float as_operand(float x) {
+  if constexpr (std::is_same_v<T, bf16>) return to_f(float_to_bf16(x));
+  return x;
+}
+
+// <a, b> of two bf16 rows with AVX512-BF16's pairwise dot instruction (32 products per
+// instruction, exact products, fp32 sums), in a fixed order; the tail past a multiple of
+// 32 is summed in scalar.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) float dot_native(const bf16* a,
+                                                                         const bf16* b,
+                                                                         int64_t D) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t d = 0;
+  for (; d + 64 <= D; d += 64) {
+    acc0 = _mm512_dpbf16_ps(acc0, (__m512bh)_mm512_loadu_si512(a + d),
+                            (__m512bh)_mm512_loadu_si512(b + d));
+    acc1 = _mm512_dpbf16_ps(acc1, (__m512bh)_mm512_loadu_si512(a + d + 32),
+                            (__m512bh)_mm512_loadu_si512(b + d + 32));
+  }
+  for (; d + 32 <= D; d += 32)
+    acc0 = _mm512_dpbf16_ps(acc0, (__m512bh)_mm512_loadu_si512(a + d),
+                            (__m512bh)_mm512_loadu_si512(b + d));
+  float tail = 0;
+  for (; d < D; ++d) tail += bf16_to_float(a[d]) * bf16_to_float(b[d]);
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + tail;
+}
+const bool kNativeBf16Dot = __builtin_cpu_supports("avx512bf16");
+
 // 64 independent partial sums (four 16-wide vectors) hide the FMA latency that a
 // single running sum would serialise; the fixed combine order keeps it deterministic.
-inline float dot(const float* a, const float* b, int64_t D) {
+template <typename T>
+inline float dot(const T* a, const T* b, int64_t D) {
+  if constexpr (std::is_same_v<T, bf16>)
+    if (kNativeBf16Dot) return dot_native(a, b, D);
   constexpr int64_t W = 64;
   float acc[W] = {};
   int64_t d = 0;
   for (; d + W <= D; d += W)
 #pragma omp simd
-    for (int64_t j = 0; j < W; ++j) acc[j] += a[d + j] * b[d + j];
-  for (; d < D; ++d) acc[d % W] += a[d] * b[d];
+    for (int64_t j = 0; j < W; ++j) acc[j] += to_f(a[d + j]) * to_f(b[d + j]);
+  for (; d < D; ++d) acc[d % W] += to_f(a[d]) * to_f(b[d]);
   for (int64_t w = W / 2; w > 0; w /= 2)
 #pragma omp simd
     for (int64_t j = 0; j < w; ++j) acc[j] += acc[j + w];
   return acc[0];
 }
 
-inline void axpy(float* y, float a, const float* x, int64_t D) {
+template <typename T>
+inline void axpy(float* y, float a, const T* x, int64_t D) {
 #pragma omp simd
-  for (int64_t d = 0; d < D; ++d) y[d] += a * x[d];
+  for (int64_t d = 0; d < D; ++d) y[d] += a * to_f(x[d]);
 }
 
 // The per-token rows each entry gathers are not contiguous from one entry to the
 // next; prefetching the next entry's rows overlaps those misses with the math
 // (prefetching 4 or 8 entries ahead measured no different).
-inline void prefetch_row(const float* row, int64_t D) {
-  for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(row + d);
+template <typename T>
+inline void prefetch_row(const T* row, int64_t D) {
+  for (int64_t d = 0; d < D; d += 64 / sizeof(T)) __builtin_prefetch(row + d);
 }
 
 // Two passes over a thread's entries, first the dots and the gate, then the row
@@ -153,9 +197,12 @@ RowGroups group_by_row(const int32_t* idx_NxCxK, const SparseExpertsDims& m) {
   return g;
 }
 
-void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, const float* s_NxCxK,
-                            const RowGroups& g, const float* win_PxExD, const float* wout_PxExD,
-                            const SparseExpertsDims& m, Activation act, ExpertGate gate) {
+namespace {
+
+template <typename R>
+void forward_impl(float* y_NxD, float* h_NxCxK, const R* x_NxD, const float* s_NxCxK,
+                  const RowGroups& g, const R* win_PxExD, const R* wout_PxExD,
+                  const SparseExpertsDims& m, Activation act, ExpertGate gate) {
   const int64_t D = m.D, ND = m.N * D;
   const std::vector<float> p = mixing_weights(s_NxCxK, m, gate);
   std::vector<float> z_J(g.order.size());  // J: entries in row order (g.order)
@@ -171,17 +218,18 @@ void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, co
     const auto [r0, r1] = thread_rows(g, t, T);
     // 1. h = <x_n, w_in row> and the gate.
     for (int64_t r = r0; r < r1; ++r) {
-      const float* win = win_PxExD + r * D;
+      const R* win = win_PxExD + r * D;
       for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
         const int64_t e = g.order[j], n = g.token[j];
         if (j + 1 < g.start[r1]) prefetch_row(x_NxD + g.token[j + 1] * D, D);
         h_NxCxK[e] = dot(x_NxD + n * D, win, D);
-        z_J[j] = gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], 0.0f).z;
+        z_J[j] = as_operand<R>(
+            gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], 0.0f).z);
       }
     }
     // 2. acc_n += z w_out row.
     for (int64_t r = r0; r < r1; ++r) {
-      const float* wout = wout_PxExD + r * D;
+      const R* wout = wout_PxExD + r * D;
       for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
         if (j + 1 < g.start[r1]) prefetch_row(acc + g.token[j + 1] * D, D);
         axpy(acc + g.token[j] * D, z_J[j], wout, D);
@@ -191,11 +239,12 @@ void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, co
   sum_partials(y_NxD, partials, team, ND, false);
 }
 
-void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, float* dwout_PxExD,
-                             const float* dy_NxD, const float* h_NxCxK, const float* x_NxD,
-                             const float* s_NxCxK, const RowGroups& g, const float* win_PxExD,
-                             const float* wout_PxExD, const SparseExpertsDims& m, Activation act,
-                             ExpertGate gate, bool accumulate_dx) {
+template <typename R>
+void backward_impl(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, float* dwout_PxExD,
+                   const R* dy_NxD, const float* h_NxCxK, const R* x_NxD, const float* s_NxCxK,
+                   const RowGroups& g, const R* win_PxExD, const R* wout_PxExD,
+                   const SparseExpertsDims& m, Activation act, ExpertGate gate,
+                   bool accumulate_dx) {
   const int64_t D = m.D, K = m.K, CK = m.C * K, ND = m.N * D, n_entries = m.N * CK;
   const std::vector<float> p = mixing_weights(s_NxCxK, m, gate);
   std::vector<float> dz(n_entries);
@@ -215,19 +264,19 @@ void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, 
     if (acc) std::fill(acc, acc + ND, 0.0f);
     const auto [r0, r1] = thread_rows(g, t, T);
     for (int64_t r = r0; r < r1; ++r) {
-      const float* wout = wout_PxExD + r * D;
+      const R* wout = wout_PxExD + r * D;
       for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
         const int64_t e = g.order[j], n = g.token[j];
         if (j + 1 < g.start[r1]) prefetch_row(dy_NxD + g.token[j + 1] * D, D);
         dz[e] = dot(dy_NxD + n * D, wout, D);
         const GateOut o =
             gate_entry(gate, act, s_NxCxK[e], p.empty() ? 0.0f : p[e], h_NxCxK[e], dz[e]);
-        z_J[j] = o.z;
-        dh_J[j] = o.dh;
+        z_J[j] = as_operand<R>(o.z);
+        dh_J[j] = as_operand<R>(o.dh);
       }
     }
     for (int64_t r = r0; r < r1; ++r) {
-      const float* win = win_PxExD + r * D;
+      const R* win = win_PxExD + r * D;
       for (int64_t j = g.start[r]; j < g.start[r + 1]; ++j) {
         if (j + 1 < g.start[r1]) {
           const int64_t next = g.token[j + 1] * D;
@@ -262,6 +311,37 @@ void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, 
   }
 }
 
+}  // namespace
+
+void sparse_experts_forward(float* y_NxD, float* h_NxCxK, const float* x_NxD, const float* s_NxCxK,
+                            const RowGroups& g, const float* win_PxExD, const float* wout_PxExD,
+                            const SparseExpertsDims& m, Activation act, ExpertGate gate) {
+  forward_impl(y_NxD, h_NxCxK, x_NxD, s_NxCxK, g, win_PxExD, wout_PxExD, m, act, gate);
+}
+void sparse_experts_forward_bf16(float* y_NxD, float* h_NxCxK, const bf16* x_NxD,
+                                 const float* s_NxCxK, const RowGroups& g, const bf16* win_PxExD,
+                                 const bf16* wout_PxExD, const SparseExpertsDims& m, Activation act,
+                                 ExpertGate gate) {
+  forward_impl(y_NxD, h_NxCxK, x_NxD, s_NxCxK, g, win_PxExD, wout_PxExD, m, act, gate);
+}
+void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, float* dwout_PxExD,
+                             const float* dy_NxD, const float* h_NxCxK, const float* x_NxD,
+                             const float* s_NxCxK, const RowGroups& g, const float* win_PxExD,
+                             const float* wout_PxExD, const SparseExpertsDims& m, Activation act,
+                             ExpertGate gate, bool accumulate_dx) {
+  backward_impl(dx_NxD, ds_NxCxK, dwin_PxExD, dwout_PxExD, dy_NxD, h_NxCxK, x_NxD, s_NxCxK, g,
+                win_PxExD, wout_PxExD, m, act, gate, accumulate_dx);
+}
+void sparse_experts_backward_bf16(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD,
+                                  float* dwout_PxExD, const bf16* dy_NxD, const float* h_NxCxK,
+                                  const bf16* x_NxD, const float* s_NxCxK, const RowGroups& g,
+                                  const bf16* win_PxExD, const bf16* wout_PxExD,
+                                  const SparseExpertsDims& m, Activation act, ExpertGate gate,
+                                  bool accumulate_dx) {
+  backward_impl(dx_NxD, ds_NxCxK, dwin_PxExD, dwout_PxExD, dy_NxD, h_NxCxK, x_NxD, s_NxCxK, g,
+                win_PxExD, wout_PxExD, m, act, gate, accumulate_dx);
+}
+
 VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
                     const IntTensor& idx_NxCxK, const VarP& w_in, const VarP& w_out, Activation act,
                     ExpertGate gate) {
@@ -286,17 +366,31 @@ VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
   VarP y = make_var(Tensor::empty({N, D}), tape.needs_grad(x_NxD, scores_NxCxK, w_in, w_out));
   Tensor h = Tensor::empty({N, C, K});
   auto groups = std::make_shared<const RowGroups>(group_by_row(idx, m));
-  sparse_experts_forward(y->value.data(), h.data(), x_NxD->value.data(), scores_NxCxK->value.data(),
-                         *groups, wi.data(), w_out->value.data(), m, act, gate);
+  // bf16: tables read through their bf16 copies (converted once per optimizer step, half
+  // the bytes of the memory-bound gathers), x rounded once here and kept for backward.
+  const bool bf16 = matmul_precision() == MatmulPrecision::bf16;
+  const Bf16Tensor x16 = bf16 ? to_bf16(x_NxD->value) : Bf16Tensor();
+  if (bf16)
+    sparse_experts_forward_bf16(y->value.data(), h.data(), x16.data(), scores_NxCxK->value.data(),
+                                *groups, w_in->bf16_value(), w_out->bf16_value(), m, act, gate);
+  else
+    sparse_experts_forward(y->value.data(), h.data(), x_NxD->value.data(),
+                           scores_NxCxK->value.data(), *groups, wi.data(), w_out->value.data(), m,
+                           act, gate);
   if (y->requires_grad)
     tape.record_backward(OpKind::experts, y, [=] {
       bool acc_dx = false;
       float* dx = x_NxD->grad_for(acc_dx);
-      sparse_experts_backward(dx, scores_NxCxK->grad_if_needed(), w_in->grad_if_needed(),
-                              w_out->grad_if_needed(),
-                              y->grad.data(), h.data(), x_NxD->value.data(),
-                              scores_NxCxK->value.data(), *groups, w_in->value.data(),
-                              w_out->value.data(), m, act, gate, acc_dx);
+      if (bf16)
+        sparse_experts_backward_bf16(dx, scores_NxCxK->grad_if_needed(), w_in->grad_if_needed(),
+                                     w_out->grad_if_needed(), to_bf16(y->grad).data(), h.data(),
+                                     x16.data(), scores_NxCxK->value.data(), *groups,
+                                     w_in->bf16_value(), w_out->bf16_value(), m, act, gate, acc_dx);
+      else
+        sparse_experts_backward(dx, scores_NxCxK->grad_if_needed(), w_in->grad_if_needed(),
+                                w_out->grad_if_needed(), y->grad.data(), h.data(),
+                                x_NxD->value.data(), scores_NxCxK->value.data(), *groups,
+                                w_in->value.data(), w_out->value.data(), m, act, gate, acc_dx);
     });
   return y;
 }

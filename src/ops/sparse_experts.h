@@ -50,7 +50,23 @@ void sparse_experts_backward(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, 
                              const float* wout_PxExD, const SparseExpertsDims& dims, Activation act,
                              ExpertGate gate, bool accumulate_dx = true);
 
+// The same with bf16 rows (x, dy and both tables) widened exactly to fp32 and fp32 sums;
+// the gate values z and dh that multiply rows are rounded to bf16 as well, so every
+// product has two bf16 operands (a bf16 matmul with fp32 accumulation). Outputs and
+// gradients stay fp32.
+void sparse_experts_forward_bf16(float* y_NxD, float* h_NxCxK, const bf16* x_NxD,
+                                 const float* s_NxCxK, const RowGroups& groups,
+                                 const bf16* win_PxExD, const bf16* wout_PxExD,
+                                 const SparseExpertsDims& dims, Activation act, ExpertGate gate);
+void sparse_experts_backward_bf16(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD,
+                                  float* dwout_PxExD, const bf16* dy_NxD, const float* h_NxCxK,
+                                  const bf16* x_NxD, const float* s_NxCxK, const RowGroups& groups,
+                                  const bf16* win_PxExD, const bf16* wout_PxExD,
+                                  const SparseExpertsDims& dims, Activation act, ExpertGate gate,
+                                  bool accumulate_dx = true);
+
 // Autograd op: x [N, D], scores [N, C, K], idx [N, C, K], w_in/w_out [C, E, D] or [E, D].
+// Runs in the matmul precision set when the forward runs (ops/linear.h), backward too.
 VarP sparse_experts(Tape& tape, const VarP& x_NxD, const VarP& scores_NxCxK,
                     const IntTensor& idx_NxCxK, const VarP& w_in, const VarP& w_out, Activation act,
                     ExpertGate gate);

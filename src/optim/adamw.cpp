@@ -40,8 +40,10 @@ AdamW::AdamW(const ParamStore& params, AdamWConfig cfg) : params_(params), cfg_(
   }
 }
 
-// p -= lr_t * (mhat / (sqrt(vhat) + eps) + decay * p) with bias-corrected moments.
-static void adamw_update(float* p, float* m, float* v, const float* g, int64_t n, double grad_scale,
+// p -= lr_t * (mhat / (sqrt(vhat) + eps) + decay * p) with bias-corrected moments; when
+// p16 is given, also its bf16 copy in the same pass (no second read of the weights).
+static void adamw_update(float* p, bf16* p16, float* m, float* v, const float* g, int64_t n,
+                         double grad_scale,
                          double lr_t, double decay, double b1, double b2, double eps, double bc1,
                          double bc2) {
 #pragma omp parallel for simd schedule(static)
@@ -53,6 +55,7 @@ static void adamw_update(float* p, float* m, float* v, const float* g, int64_t n
     v[i] = static_cast<float>(vi);
     const double update = (mi / bc1) / (std::sqrt(vi / bc2) + eps);
     p[i] = static_cast<float>(p[i] - lr_t * (update + decay * p[i]));
+    if (p16) p16[i] = float_to_bf16(p[i]);
   }
 }
 
@@ -72,7 +75,8 @@ double AdamW::step(double lr_t) {
              ps[k].name, " has shape ", shape_str(var.grad.shape()), ", parameter has ",
              shape_str(var.value.shape()));
     const double decay = var.value.rank() >= 2 ? cfg_.weight_decay / cfg_.lr_peak : 0.0;
-    adamw_update(var.value.data(), m_[k].data(), v_[k].data(),
+    var.mark_changed();
+    adamw_update(var.value.data(), var.bf16_value_to_refresh(), m_[k].data(), v_[k].data(),
                  var.has_grad() ? var.grad.data() : nullptr, var.value.numel(), scale, lr_t, decay,
                  cfg_.b1, cfg_.b2, cfg_.eps, bc1, bc2);
   }

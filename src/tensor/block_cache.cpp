@@ -1,5 +1,6 @@
 #include "tensor/block_cache.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -27,6 +28,15 @@ struct BlockCache {
   }
 };
 
+std::atomic<size_t> g_live{0}, g_peak{0};
+
+void count_alloc(size_t rounded) {
+  const size_t now = g_live.fetch_add(rounded) + rounded;
+  size_t peak = g_peak.load();
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+  }
+}
+
 // Never destroyed: tensors with static storage duration may be freed after any
 // cache object would have been.
 BlockCache& cache() {
@@ -40,6 +50,7 @@ size_t round_up(size_t bytes) {
 }
 
 void release(void* p, size_t rounded) {
+  g_live.fetch_sub(rounded);
   if (rounded >= kMinCachedBytes) {
     BlockCache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
@@ -76,6 +87,7 @@ std::shared_ptr<void> aligned_storage(size_t bytes) {
   void* p = take_cached(rounded);
   if (!p) p = std::aligned_alloc(64, rounded);
   SG_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
+  count_alloc(rounded);
   return std::shared_ptr<void>(p, [rounded](void* q) { release(q, rounded); });
 }
 
@@ -84,6 +96,10 @@ size_t block_cache_bytes() {
   std::lock_guard<std::mutex> lock(c.mu);
   return c.bytes;
 }
+
+size_t live_tensor_bytes() { return g_live.load(); }
+size_t peak_live_tensor_bytes() { return g_peak.load(); }
+void reset_peak_live_tensor_bytes() { g_peak.store(g_live.load()); }
 
 void set_block_cache_limit(size_t bytes) {
   BlockCache& c = cache();

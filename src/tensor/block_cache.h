@@ -20,6 +20,13 @@ std::shared_ptr<void> aligned_storage(size_t bytes);
 // Bytes currently held by the cache (freed, not yet reused).
 size_t block_cache_bytes();
 
+// Bytes of tensor storage in use (handed out, not yet freed), and the most there has been
+// since the last reset_peak_live_bytes(): memory the computation itself needs, without
+// the cache or allocator overhead.
+size_t live_tensor_bytes();
+size_t peak_live_tensor_bytes();
+void reset_peak_live_tensor_bytes();
+
 // Caps the bytes the cache may hold (freeing the oldest blocks now if over it).
 void set_block_cache_limit(size_t bytes);
 

@@ -9,6 +9,9 @@
 #include "ops/cross_entropy.h"
 #include "optim/adamw.h"
 #include "tensor/rng.h"
+#include "train/precision.h"
+
+#include <sys/resource.h>
 
 namespace sg {
 
@@ -21,9 +24,17 @@ IntTensor random_tokens(int64_t B, int64_t T, int64_t V, RngKey key, uint64_t of
   return t;
 }
 
+int64_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<int64_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
 }  // namespace
 
 ModelBenchResult bench_model(const RunConfig& cfg, int64_t steps) {
+  const MatmulPrecision precision = resolve_precision(cfg.precision, host_cpu(), "bench").precision;
+  const MatmulPrecisionScope scope(precision);
   const int64_t B = cfg.data.batch_size, T = cfg.data.seq_len, V = cfg.model.vocab_size;
   Transformer model(cfg.model, cfg.seed);
   AdamW adamw(model.params(), AdamWConfig{cfg.optimizer.learning_rate, cfg.optimizer.weight_decay,
@@ -52,6 +63,8 @@ ModelBenchResult bench_model(const RunConfig& cfg, int64_t steps) {
   prof.reset();
   prof.enabled = true;
   std::vector<double> ms;
+  const size_t live_between_steps = live_tensor_bytes();
+  reset_peak_live_tensor_bytes();
   for (int64_t i = 1; i <= steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     step(i);
@@ -60,6 +73,15 @@ ModelBenchResult bench_model(const RunConfig& cfg, int64_t steps) {
   prof.enabled = false;
 
   ModelBenchResult r;
+  const int64_t n = model.params().numel();
+  r.precision = precision_name(precision);
+  r.params_bytes = 4 * n;
+  r.grads_bytes = 4 * n;
+  r.optimizer_bytes = 8 * n;
+  r.bf16_copy_bytes = precision == MatmulPrecision::bf16 ? 2 * n : 0;
+  r.activation_bytes =
+      static_cast<int64_t>(peak_live_tensor_bytes() - live_between_steps) - r.grads_bytes;
+  r.peak_rss_bytes = peak_rss_bytes();
   r.steps = steps;
   r.tokens_per_step = B * T;
   std::vector<double> sorted = ms;

@@ -14,6 +14,7 @@
 
 #include "train/bench_ops.h"
 
+#include "train/precision.h"
 #include "ops/attention.h"
 #include "ops/linear.h"
 #include "ops/sparse_experts.h"
@@ -83,13 +84,15 @@ BenchCase raw_matmul_case(int64_t M, int64_t K, int64_t N, bool bf16) {
 // causal_attention on q, k, v [B, T, H, Dh], forward + backward. FLOPs count the four
 // T x T x Dh products a causal kernel needs (q k^T, p v; backward dp, dq/dk, dv: the
 // dense count halved by the mask), 2 * 2 * B*H*T*T*Dh forward, twice that backward.
-BenchCase attention_case(int64_t B, int64_t H, int64_t T, int64_t Dh) {
+BenchCase attention_case(int64_t B, int64_t H, int64_t T, int64_t Dh, MatmulPrecision p) {
   VarP q = random_var({B, T, H, Dh}, 6, true), k = random_var({B, T, H, Dh}, 7, true),
        v = random_var({B, T, H, Dh}, 8, true);
   Tensor dy = Tensor::empty({B, T, H, Dh});
   fill_normal(dy, {0, 9}, 0.0f, 1.0f);
   const double causal_fwd = 2.0 * 2.0 * B * H * T * T * Dh / 2;
-  return {cat("attention fwd+bwd B=", B, " H=", H, " T=", T, " Dh=", Dh), 3 * causal_fwd, [=] {
+  return {cat("attention ", precision_name(p), " fwd+bwd B=", B, " H=", H, " T=", T, " Dh=", Dh),
+          3 * causal_fwd, [=] {
+            const MatmulPrecisionScope scope(p);
             Tape tape;
             VarP y = causal_attention(tape, q, k, v);
             y->grad = dy;
@@ -99,8 +102,10 @@ BenchCase attention_case(int64_t B, int64_t H, int64_t T, int64_t Dh) {
 
 // sgatlin's expert op (identity activation) with uniformly random picks, forward +
 // backward into x, scores and both tables. FLOPs: a dot and an axpy per entry forward,
-// a dot and three axpys backward: 2*2*N*C*K*D + 2*4*N*C*K*D.
-BenchCase sparse_experts_case(int64_t N, int64_t D, int64_t C, int64_t K, int64_t E) {
+// a dot and three axpys backward: 2*2*N*C*K*D + 2*4*N*C*K*D. In bf16 the tables' bf16
+// copies are made once, in the first rep, as training makes them once per step (in AdamW).
+BenchCase sparse_experts_case(int64_t N, int64_t D, int64_t C, int64_t K, int64_t E,
+                              MatmulPrecision p) {
   VarP x = random_var({N, D}, 10, true), s = random_var({N, C, K}, 11, true);
   VarP win = random_var({C, E, D}, 12, true), wout = random_var({C, E, D}, 13, true);
   IntTensor idx = IntTensor::empty({N, C, K});
@@ -109,8 +114,10 @@ BenchCase sparse_experts_case(int64_t N, int64_t D, int64_t C, int64_t K, int64_
       idx[i * K + k] = static_cast<int32_t>(k * (E / K) + philox({0, 14}, i * K + k)[0] % (E / K));
   Tensor dy = Tensor::empty({N, D});
   fill_normal(dy, {0, 15}, 0.0f, 1.0f);
-  return {cat("sgatlin experts fwd+bwd N=", N, " D=", D, " C=", C, " K=", K, " E=", E),
+  return {cat("sgatlin experts ", precision_name(p), " fwd+bwd N=", N, " D=", D, " C=", C,
+              " K=", K, " E=", E),
           12.0 * N * C * K * D, [=] {
+            const MatmulPrecisionScope scope(p);
             Tape tape;
             VarP y = sparse_experts(tape, x, s, idx, win, wout, Activation::identity,
                                     ExpertGate::pre_activation);
@@ -128,8 +135,10 @@ std::vector<BenchCase> ops_cases() {
     cases.push_back(linear_case(n, n, n, p, false));
     cases.push_back(linear_case(n, n, n, p, true));
   }
-  cases.push_back(attention_case(8, 4, 256, 64));
-  cases.push_back(sparse_experts_case(4096, 256, 8, 8, 1024));  // TinyStories, seq 256 batch 16
+  for (MatmulPrecision p : {MatmulPrecision::fp32, MatmulPrecision::bf16}) {
+    cases.push_back(attention_case(8, 4, 256, 64, p));
+    cases.push_back(sparse_experts_case(4096, 256, 8, 8, 1024, p));  // TinyStories, T256 B16
+  }
   return cases;
 }
 
@@ -179,9 +188,11 @@ void run_bench_ops(const OpBenchOptions& o, int threads) {
 
 void run_bench_model(const ModelBenchOptions& o, int threads) {
   const RunConfig cfg = load_run_config(o.config, o.overrides);
-  std::printf("bench %s: %s ffw, batch %lld x seq_len %lld, %d threads, %lld steps after 1 warm-up, "
-              "load average %s\n",
-              o.config.c_str(), cfg.model.ffw.type.c_str(), static_cast<long long>(cfg.data.batch_size),
+  const MatmulPrecision precision = apply_precision(cfg.precision, o.config);
+  std::printf("bench %s: %s ffw, %s, batch %lld x seq_len %lld, %d threads, %lld steps after 1 "
+              "warm-up, load average %s\n",
+              o.config.c_str(), cfg.model.ffw.type.c_str(), precision_name(precision),
+              static_cast<long long>(cfg.data.batch_size),
               static_cast<long long>(cfg.data.seq_len), threads, static_cast<long long>(o.steps),
               load_average().c_str());
   const ModelBenchResult r = bench_model(cfg, o.steps);
@@ -196,6 +207,13 @@ void run_bench_model(const ModelBenchOptions& o, int threads) {
                 r.ms_per_step[k], r.mean_ms > 0 ? 100 * r.ms_per_step[k] / r.mean_ms : 0.0);
   std::printf("    %-24s %8.1f ms %5.1f%%\n", "other (untimed glue)", r.mean_ms - total,
               r.mean_ms > 0 ? 100 * (r.mean_ms - total) / r.mean_ms : 0.0);
+  const double mib = 1024.0 * 1024.0;
+  std::printf("  memory: peak RSS %.0f MiB, %.2fx the estimate %.0f MiB = params %.0f + grads %.0f + "
+              "AdamW moments %.0f + bf16 weight copies %.0f + activations %.0f (peak live tensors "
+              "in a step, grads excluded)\n",
+              r.peak_rss_bytes / mib, static_cast<double>(r.peak_rss_bytes) / r.estimate_bytes(),
+              r.estimate_bytes() / mib, r.params_bytes / mib, r.grads_bytes / mib,
+              r.optimizer_bytes / mib, r.bf16_copy_bytes / mib, r.activation_bytes / mib);
   std::printf("  load average after: %s\n", load_average().c_str());
 }
 

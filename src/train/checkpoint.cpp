@@ -31,11 +31,13 @@ void fsync_path(const fs::path& p) {
   }
 }
 
-SafeTensors model_tensors(const Transformer& model, const nlohmann::json& run_config) {
+SafeTensors model_tensors(const Transformer& model, const nlohmann::json& run_config,
+                          const std::string& precision) {
   SafeTensors st;
   for (const auto& p : model.params().all()) st.tensors[p.name] = p.var->value;
   st.metadata["config"] = to_json(model.config()).dump();
   st.metadata["run_config"] = run_config.dump();
+  st.metadata["precision"] = precision;
   return st;
 }
 
@@ -54,6 +56,7 @@ nlohmann::json state_json(const TrainerState& s) {
   return {{"step", s.step},
           {"tokens", s.tokens},
           {"elapsed_s", s.elapsed_s},
+          {"precision", s.precision},
           {"loader", {{"epoch", s.loader.epoch}, {"cursor", s.loader.cursor}}}};
 }
 
@@ -101,7 +104,7 @@ void save_checkpoint(const std::string& run_dir, const Transformer& model, const
   const fs::path tmp = ckpts / ("tmp_" + name);
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  write_safetensors((tmp / "model.safetensors").string(), model_tensors(model, run_config));
+  write_safetensors((tmp / "model.safetensors").string(), model_tensors(model, run_config, state.precision));
   write_safetensors((tmp / "optimizer.safetensors").string(), optimizer_tensors(model, opt));
   write_file_atomic((tmp / "trainer_state.json").string(), state_json(state).dump(2) + "\n");
   fsync_path(tmp);
@@ -143,8 +146,10 @@ void load_model_weights(const std::string& ckpt_dir, Transformer& model) {
   const SafeTensors st = read_safetensors(file);
   SG_CHECK(st.tensors.size() == model.params().all().size(), file, ": holds ", st.tensors.size(),
            " tensors, the model has ", model.params().all().size(), " parameters");
-  for (auto& p : model.params().all())
+  for (auto& p : model.params().all()) {
     copy_tensor_into(find(st, p.name, file), p.var->value, file + ": " + p.name);
+    p.var->mark_changed();
+  }
 }
 
 void load_training_state(const std::string& ckpt_dir, const Transformer& model, AdamW& opt,
@@ -165,6 +170,7 @@ void load_training_state(const std::string& ckpt_dir, const Transformer& model, 
     state.elapsed_s = js.at("elapsed_s").get<double>();
     state.loader.epoch = js.at("loader").at("epoch").get<int64_t>();
     state.loader.cursor = js.at("loader").at("cursor").get<int64_t>();
+    state.precision = js.value("precision", "fp32");  // checkpoints before bf16 were fp32
   } catch (const nlohmann::json::exception& e) {
     fail(ckpt_dir, "/trainer_state.json: ", e.what());
   }

@@ -1,7 +1,8 @@
 // Checkpoints. Each one is a folder `checkpoints/step_NNNNNNNN/` in the run directory:
-//   model.safetensors      spec §7 names; metadata "config" (model JSON) and "run_config"
+//   model.safetensors      spec §7 names (fp32 whatever the precision); metadata "config"
+//                          (model JSON), "run_config" and "precision" (the resolved one)
 //   optimizer.safetensors  AdamW moments "<param>.m", "<param>.v"
-//   trainer_state.json     step, tokens, loader position, optimizer step count
+//   trainer_state.json     step, tokens, loader position, precision (absent: fp32)
 // It is built under a temporary name, fsynced, renamed into place, and only then does
 // the run's `checkpoints/latest` file (written atomically) point at it, so a kill at any
 // moment leaves the previous checkpoint complete and current.
@@ -21,6 +22,7 @@ struct TrainerState {
   int64_t tokens = 0;  // training tokens consumed
   LoaderState loader;
   double elapsed_s = 0;
+  std::string precision = "fp32";  // resolved compute precision (train/precision.h)
 };
 
 void save_checkpoint(const std::string& run_dir, const Transformer& model, const AdamW& opt,

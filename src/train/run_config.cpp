@@ -20,6 +20,7 @@ namespace {
 
 using json = nlohmann::json;
 
+const std::vector<std::string> kPrecisions = {"auto", "fp32", "bf16"};
 const std::vector<std::string> kActivations = {"identity", "gelu", "relu", "swish"};
 const std::vector<std::string> kSchedules = {"constant", "cosine", "warmup_stable_linear_decay",
                                              "warmup_stable_sqrt_decay"};
@@ -242,6 +243,7 @@ RunConfig read_run(const Section& s) {
   c.name = s.string("name", c.name);
   if (c.name.empty()) s.error("name", "must not be empty");
   c.seed = s.unsigned_integer("seed", c.seed);
+  c.precision = s.choice("precision", c.precision, kPrecisions, "precision");
   c.model = read_model(s.section("model"));
 
   const Section d = s.section("data");
@@ -364,6 +366,7 @@ nlohmann::json to_json(const RunConfig& c) {
   const OptimizerConfig& o = c.optimizer;
   json j = {{"name", c.name},
             {"seed", c.seed},
+            {"precision", c.precision},
             {"model", to_json(c.model)},
             {"data",
              {{"train", c.data.train},

@@ -43,6 +43,7 @@ struct OptimizerConfig {
 struct RunConfig {
   std::string name = "run";
   uint64_t seed = 0;
+  std::string precision = "auto";  // fp32 | bf16 | auto (train/precision.h resolves it)
   ModelConfig model;
   DataConfig data;
   OptimizerConfig optimizer;

@@ -166,7 +166,7 @@ void refresh_outputs(const SweepSpec& spec, const std::vector<SweepRow>& rows, b
 
 void run_sweep(const SweepOptions& a, int threads) {
   const SweepSpec spec = load_sweep(a.config);
-  RunConfig base = load_run_config(spec.base);
+  RunConfig base = load_run_config(spec.base, a.overrides);
   bool have_data = true;
   try {
     absolutize_data_paths(base);

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sg {
 
@@ -12,6 +13,7 @@ struct SweepOptions {
   std::string config;       // the sweep JSON
   bool dry_run = false;     // print the plan only
   int64_t bench_steps = 2;  // timed steps per model shape for the dry run's estimates
+  std::vector<std::string> overrides;  // --set applied to the base config
 };
 
 // `threads`: the OpenMP thread count in use (reported with the estimates). Throws

@@ -18,6 +18,7 @@
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "train/checkpoint.h"
+#include "train/precision.h"
 #include "util/progress.h"
 #include "train/safetensors.h"
 #include "util/file_io.h"
@@ -97,10 +98,10 @@ void print_header(const Run& r) {
   const RunConfig& c = r.cfg;
   const int64_t tokens_per_step = c.data.batch_size * c.data.seq_len;
   std::fprintf(stderr,
-               "run %s: %s ffw, %lld params, %.1f MFLOP/token trained, %d threads\n"
+               "run %s: %s ffw, %lld params, %.1f MFLOP/token trained, %d threads, %s\n"
                "  %lld steps x %lld tokens = %.3g tokens (train shard: %lld tokens), budget %.3g FLOPs\n",
                c.name.c_str(), c.model.ffw.type.c_str(), static_cast<long long>(r.model.params().numel()),
-               r.train_flops_per_token / 1e6, omp_get_max_threads(),
+               r.train_flops_per_token / 1e6, omp_get_max_threads(), r.state.precision.c_str(),
                static_cast<long long>(r.total_steps), static_cast<long long>(tokens_per_step),
                static_cast<double>(r.total_steps * tokens_per_step),
                static_cast<long long>(r.loader.tokens()),
@@ -145,7 +146,7 @@ nlohmann::json to_json(const TrainSummary& s) {
           {"n_params", s.n_params},     {"final_train_loss", s.final_train_loss},
           {"val_loss", s.val_loss},     {"val_accuracy", s.val_accuracy},
           {"val_perplexity", s.val_perplexity}, {"wall_s", s.wall_s},
-          {"tokens_per_s", s.tokens_per_s}};
+          {"tokens_per_s", s.tokens_per_s}, {"precision", s.precision}};
 }
 
 int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens) {
@@ -156,6 +157,9 @@ int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens) {
 }
 
 TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
+  const MatmulPrecisionScope restore(matmul_precision());  // the run's precision ends with it
+  const std::string precision = precision_name(
+      apply_precision(cfg.precision, opt.run_dir + ": config precision", opt.quiet));
   Run r(cfg, opt);
   SG_CHECK(r.total_steps > 0, cfg.name, ": the run has 0 steps (flops_budget too small?)");
   const fs::path metrics_path = fs::path(opt.run_dir) / "metrics.jsonl";
@@ -165,6 +169,10 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
     check_resume_config(checkpoint_run_config(ckpt), cfg.raw, ckpt);
     load_model_weights(ckpt, r.model);
     load_training_state(ckpt, r.model, r.adamw, r.state);
+    SG_CHECK(r.state.precision == precision, "--resume: ", ckpt, " was trained in ",
+             r.state.precision, " but precision = \"", cfg.precision, "\" resolves to ", precision,
+             " here; a run continues in its own precision (pass --set precision=",
+             r.state.precision, ")");
     r.loader.restore(r.state.loader);
     resumed_loss = truncate_metrics(metrics_path, r.state.step);
     if (!opt.quiet) std::fprintf(stderr, "resuming from %s (step %lld)\n", ckpt.c_str(),
@@ -174,6 +182,7 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
              " already holds a run; pass --resume to continue it or choose another --workdir");
     fs::remove(metrics_path);
   }
+  r.state.precision = precision;
   const int64_t first_step = r.state.step;
   setup_run_dir(r);
   r.metrics.open(metrics_path, std::ios::app);
@@ -230,7 +239,8 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
       const EvalResult ev = validate(r);
       nlohmann::json usage = nlohmann::json::array();
       for (const LayerUsage& u : ev.usage) usage.push_back(to_json(u));
-      write_json_line(r.metrics, {{"step", r.state.step}, {"val_loss", ev.loss},
+      write_json_line(r.metrics, {{"step", r.state.step}, {"precision", precision},
+                                  {"val_loss", ev.loss},
                                   {"val_acc", ev.accuracy}, {"val_perplexity", ev.perplexity},
                                   {"val_perplexity_last_token", ev.perplexity_last_token},
                                   {"val_usage", usage}});
@@ -255,6 +265,7 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
     sum.val_accuracy = ev.accuracy;
     sum.val_perplexity = ev.perplexity;
   }
+  sum.precision = precision;
   sum.steps = r.state.step;
   sum.tokens = r.state.tokens;
   sum.n_params = r.model.params().numel();

@@ -19,6 +19,7 @@ struct TrainSummary {
   int64_t steps = 0, tokens = 0, n_params = 0;
   double final_train_loss = 0, val_loss = 0, val_accuracy = 0, val_perplexity = 0;
   double wall_s = 0, tokens_per_s = 0;
+  std::string precision;  // resolved: fp32 | bf16
 };
 
 // Number of optimizer steps: from flops_budget (spec §5), else max_steps, else one

@@ -3,6 +3,7 @@
 
 #include "ffw_ref.h"
 #include "nn/routers/router.h"
+#include "ops/linear.h"
 #include "ops/sparse_experts.h"
 
 using namespace sg;
@@ -102,10 +103,13 @@ TEST_CASE("peer: pick counts fold the heads onto the shared table") {
   CHECK(total == N * kDims.C * kDims.K);
 }
 
-TEST_CASE("sgatlin, peer, moe: backward is bit-identical run to run") {
+TEST_CASE("sgatlin, peer, moe: backward is bit-identical run to run, fp32 and bf16") {
   const int64_t N = 257, D = 32;
+  for (MatmulPrecision prec : {MatmulPrecision::fp32, MatmulPrecision::bf16})
   for (const char* type : {"sgatlin", "peer", "moe"}) {
     CAPTURE(type);
+    CAPTURE(prec == MatmulPrecision::bf16);
+    const MatmulPrecisionScope scope(prec);
     FfwConfig cfg = sparse_cfg(type, "product_dense", "gelu");
     cfg.d_ffw = std::string(type) == "moe" ? 16 : 64;
     cfg.n_channels = 4;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "bf16_bound.h"
+#include "ops/linear.h"
 #include "test_util.h"
 
 using namespace sg;
@@ -184,4 +186,121 @@ TEST_CASE("attention: shape errors name the op and the shapes") {
   VarP k2 = make_var(Tensor::zeros({1, 4, 2, 8}));
   CHECK_THROWS_WITH_AS(causal_attention(tape, q, k2, make_var(Tensor::zeros({1, 5, 2, 8}))),
                        "causal_attention: v has shape [1, 5, 2, 8], expected [1, 4, 2, 8]", Error);
+}
+
+// ---- bf16 path ----
+
+namespace {
+
+// Attention in double for one (b, h): exact outputs and gradients of L = sum(out * dO),
+// and their sums of |terms| (bf16_bound.h), plus the largest score error bound delta.
+struct AttnRef {
+  std::vector<double> out, dq, dk, dv, out_abs, dq_abs, dk_abs, dv_abs;
+  double delta = 0;
+};
+AttnRef attention_ref_grads(const std::vector<double>& q, const std::vector<double>& k,
+                            const std::vector<double>& v, const std::vector<double>& dout,
+                            const Dims& d, double score_rel) {
+  AttnRef r{std::vector<double>(d.nq()), std::vector<double>(d.nq()), std::vector<double>(d.nk()),
+            std::vector<double>(d.nk()), std::vector<double>(d.nq()), std::vector<double>(d.nq()),
+            std::vector<double>(d.nk()), std::vector<double>(d.nk())};
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
+  auto at = [&](int64_t b, int64_t t, int64_t h, int64_t R) { return ((b * R + t) * d.H + h) * d.Dh; };
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t h = 0; h < d.H; ++h)
+      for (int64_t t = 0; t < d.T; ++t) {
+        const int64_t L = d.S - d.T + t + 1, qt = at(b, t, h, d.T);
+        std::vector<double> p(L);
+        double m = -INFINITY, z = 0;
+        for (int64_t s = 0; s < L; ++s) {
+          double dot = 0, abs = 0;
+          for (int64_t i = 0; i < d.Dh; ++i) {
+            dot += q[qt + i] * k[at(b, s, h, d.S) + i];
+            abs += std::fabs(q[qt + i] * k[at(b, s, h, d.S) + i]);
+          }
+          p[s] = dot * scale;
+          r.delta = std::max(r.delta, score_rel * abs * scale);
+          m = std::max(m, p[s]);
+        }
+        for (int64_t s = 0; s < L; ++s) z += (p[s] = std::exp(p[s] - m));
+        for (auto& x : p) x /= z;
+        for (int64_t s = 0; s < L; ++s)
+          for (int64_t i = 0; i < d.Dh; ++i) {
+            r.out[qt + i] += p[s] * v[at(b, s, h, d.S) + i];
+            r.out_abs[qt + i] += p[s] * std::fabs(v[at(b, s, h, d.S) + i]);
+          }
+        double Dt = 0, Dt_abs = 0;
+        for (int64_t i = 0; i < d.Dh; ++i) {
+          Dt += dout[qt + i] * r.out[qt + i];
+          Dt_abs += std::fabs(dout[qt + i]) * r.out_abs[qt + i];
+        }
+        for (int64_t s = 0; s < L; ++s) {
+          const int64_t ks = at(b, s, h, d.S);
+          double dP = 0, dP_abs = 0;
+          for (int64_t i = 0; i < d.Dh; ++i) {
+            dP += dout[qt + i] * v[ks + i];
+            dP_abs += std::fabs(dout[qt + i] * v[ks + i]);
+          }
+          const double dS = p[s] * (dP - Dt), dS_abs = p[s] * (dP_abs + Dt_abs);
+          for (int64_t i = 0; i < d.Dh; ++i) {
+            r.dq[qt + i] += scale * dS * k[ks + i];
+            r.dq_abs[qt + i] += scale * dS_abs * std::fabs(k[ks + i]);
+            r.dk[ks + i] += scale * dS * q[qt + i];
+            r.dk_abs[ks + i] += scale * dS_abs * std::fabs(q[qt + i]);
+            r.dv[ks + i] += p[s] * dout[qt + i];
+            r.dv_abs[ks + i] += p[s] * std::fabs(dout[qt + i]);
+          }
+        }
+      }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("attention bf16: forward and gradients within the bf16 bound of the exact values") {
+  // Bound (bf16_bound.h, u = 2^-9): a score q.k/sqrt(Dh) has two rounded factors, so it
+  // is off by at most delta = ((1+u)^2 - 1 + Dh 2^-24) sum|q k|/sqrt(Dh); the softmax
+  // then changes each probability by a factor within e^{+-2 delta}. out = sum P v has P
+  // and v rounded: factor e^{2 delta} (1+u)^2. The gradients: dS = P (dP - D_t) with
+  // dP = dO.v (2 rounded factors), D_t = dO.out (dO rounded, out carrying its forward
+  // error) and dS itself rounded, times k, q or dO (rounded), or dv = P^T dO: every term
+  // stays within e^{4 delta} (1+u)^6 of the exact one, over sums of at most S + Dh terms.
+  const Dims d{2, 37, 37, 2, 64};
+  const double u = std::ldexp(1.0, -9);
+  const auto q = random_vec(d.nq(), 50), k = random_vec(d.nk(), 51), v = random_vec(d.nk(), 52),
+             dout = random_vec(d.nq(), 53);
+  const AttnRef r = attention_ref_grads(q, k, v, dout, d, (1 + u) * (1 + u) - 1 + d.Dh * std::ldexp(1.0, -24));
+  const double fp32 = (d.S + d.Dh + 2) * std::ldexp(1.0, -24);
+  const double rel_out = std::exp(2 * r.delta) * std::pow(1 + u, 2) - 1 + fp32;
+  const double rel_grad = std::exp(4 * r.delta) * std::pow(1 + u, 6) - 1 + fp32;
+
+  auto run_attention = [&](MatmulPrecision prec) {
+    const MatmulPrecisionScope scope(prec);
+    Tape tape;
+    VarP qv = make_var(to_tensor({d.B, d.T, d.H, d.Dh}, q), true);
+    VarP kv = make_var(to_tensor({d.B, d.S, d.H, d.Dh}, k), true);
+    VarP vv = make_var(to_tensor({d.B, d.S, d.H, d.Dh}, v), true);
+    VarP y = causal_attention(tape, qv, kv, vv);
+    y->grad = to_tensor(y->value.shape(), dout);
+    tape.replay();
+    return std::vector<Tensor>{y->value, qv->grad, kv->grad, vv->grad};
+  };
+  const auto got = run_attention(MatmulPrecision::bf16);
+  const std::vector<const std::vector<double>*> want = {&r.out, &r.dq, &r.dk, &r.dv},
+                                                 abs = {&r.out_abs, &r.dq_abs, &r.dk_abs, &r.dv_abs};
+  const char* names[] = {"out", "dq", "dk", "dv"};
+  for (int i = 0; i < 4; ++i) {
+    CAPTURE(names[i]);
+    const double rel = i == 0 ? rel_out : rel_grad;
+    size_t bad = 0;
+    for (size_t j = 0; j < want[i]->size(); ++j)
+      bad += !(std::fabs(got[i][j] - (*want[i])[j]) <= rel * (*abs[i])[j]);
+    CHECK(bad == 0);
+  }
+  // The bf16 path ran: its output is further from fp32's than fp32 rounding explains.
+  const auto ref32 = run_attention(MatmulPrecision::fp32);
+  double worst = 0;
+  for (int64_t j = 0; j < got[0].numel(); ++j)
+    worst = std::max(worst, std::fabs(got[0][j] - ref32[0][j]) / (fp32 * r.out_abs[j]));
+  CHECK(worst > 10);
 }

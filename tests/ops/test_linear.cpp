@@ -239,3 +239,26 @@ TEST_CASE("linear: backward runs in the precision of its forward") {
   check_bound(x->grad, {}, p.dx_ref(p.dy, p.w), fp32_rel(p.O), "dx");
   check_bound(w->grad, {}, p.dw_ref(p.dy, p.x), fp32_rel(p.N), "dw");
 }
+
+TEST_CASE("linear: bf16 weights are repacked after a marked change, and per Var") {
+  // The bf16 forward reads a packed copy of the weight kept between calls; it must follow
+  // a change of the weight (marked, as the optimizer does) and never serve another Var.
+  const MatmulPrecisionScope scope(MatmulPrecision::bf16);
+  const int64_t N = 40, I = 24, O = 16;
+  VarP x = make_var(to_tensor({N, I}, random_vec(N * I, 60)));
+  VarP w = make_var(to_tensor({O, I}, random_vec(O * I, 61)));
+  Tape tape;
+  tape.set_recording(false);
+  auto y_of = [&](const VarP& weight) { return linear(tape, x, weight)->value.clone(); };
+  const Tensor before = y_of(w);
+  CHECK(std::equal(before.data(), before.data() + before.numel(), y_of(w).data()));
+  for (int64_t i = 0; i < w->value.numel(); ++i) w->value[i] *= -2.0f;  // exact in bf16 too
+  w->mark_changed();
+  const Tensor after = y_of(w);
+  for (int64_t i = 0; i < before.numel(); ++i) CHECK(after[i] == -2.0f * before[i]);
+  VarP w2 = make_var(to_tensor({O, I}, random_vec(O * I, 62)));
+  const Tensor other = y_of(w2);
+  size_t same = 0;
+  for (int64_t i = 0; i < other.numel(); ++i) same += other[i] == after[i];
+  CHECK(same < static_cast<size_t>(other.numel()) / 10);
+}

@@ -160,3 +160,25 @@ TEST_CASE("adamw: a parameter without a gradient still decays; restore checks sh
   CHECK(opt.steps_done() == 7);
   CHECK(opt.m()[0][1] == 0.5f);
 }
+
+TEST_CASE("adamw: a kept bf16 copy of a weight is refreshed in the update, once per step") {
+  ParamStore ps;
+  sg::VarP w = ps.add("w", Tensor::from({2, 2}, {1.0f, -2.0f, 0.5f, 3.0f}));
+  const sg::bf16* copy = w->bf16_value();  // converted now (first use)
+  const uint64_t version = w->version;
+  AdamW opt(ps, AdamWConfig{0.1, 0.0, 0.9, 0.999, 1e-8, 0.0});
+  for (int i = 0; i < 4; ++i) w->grad_or_zeros()[i] = 0.5f * (i + 1);
+  opt.step(0.1);
+  CHECK(w->version == version + 1);
+  // The same buffer, updated in place: every element is the rounding of the new value.
+  CHECK(w->bf16_value() == copy);
+  for (int i = 0; i < 4; ++i) {
+    const float want = sg::bf16_to_float(sg::float_to_bf16(w->value[i]));
+    CHECK(sg::bf16_to_float(copy[i]) == want);
+    CHECK(w->value[i] != doctest::Approx(std::vector<float>{1.0f, -2.0f, 0.5f, 3.0f}[i]));
+  }
+  // A change made outside the optimizer shows through once it is marked.
+  w->value[0] = 7.0f;
+  w->mark_changed();
+  CHECK(sg::bf16_to_float(w->bf16_value()[0]) == 7.0f);
+}
