@@ -1,0 +1,325 @@
+// The interactive report (see interactive_report.h): lens, CKA, co-activation, kNN graphs
+// for the maps, the page data for tools/report/build.mjs, and report.txt.
+// Legend: S sequences, T tokens, N = S*T, C channels, K picks, M neurons, P lens tables.
+#include "eval/interactive_report.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "eval/cka.h"
+#include "eval/coactivation.h"
+#include "eval/knn.h"
+#include "eval/lens.h"
+#include "eval/npy.h"
+#include "eval/usage.h"
+#include "util/error.h"
+#include "util/file_io.h"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace sg {
+
+namespace {
+
+double round3(double v) { return std::round(v * 1000) / 1000; }
+
+std::string fmt(const char* f, double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+// Piece as text: sentencepiece's word mark "▁" becomes a space.
+std::string piece_text(const std::string& p) {
+  std::string o;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p.compare(i, 3, "\xe2\x96\x81") == 0) {
+      o += ' ';
+      i += 2;
+    } else {
+      o += p[i];
+    }
+  }
+  return o;
+}
+
+std::vector<const ScopeLayer*> chosen_layers(const ScopeData& d, const std::vector<int64_t>& layers) {
+  std::vector<const ScopeLayer*> out;
+  std::string recorded;
+  for (const ScopeLayer& l : d.layers) recorded += (recorded.empty() ? "" : ", ") + std::to_string(l.layer);
+  if (layers.empty()) {
+    for (const ScopeLayer& l : d.layers) out.push_back(&l);
+    return out;
+  }
+  for (int64_t want : layers) {
+    auto it = std::find_if(d.layers.begin(), d.layers.end(), [&](const ScopeLayer& l) { return l.layer == want; });
+    SG_CHECK(it != d.layers.end(), "report: layer ", want, " was not recorded (recorded layers: ",
+             recorded, ")");
+    out.push_back(&*it);
+  }
+  return out;
+}
+
+int64_t lens_tables(const ScopeData& d) { return d.ffw_type == "peer" ? 1 : d.C; }
+
+struct NeuronContexts {
+  std::vector<std::vector<Context>> by_neuron;  // [C*M], strongest first, at most n each
+};
+
+// Every neuron's strongest picks in one pass over the records.
+NeuronContexts all_contexts(const ScopeData& d, const ScopeLayer& l, int64_t n) {
+  NeuronContexts r;
+  r.by_neuron.resize(d.C * d.M);
+  const int64_t N = d.S * d.T;
+  for (int64_t t = 0; t < N; ++t)
+    for (int64_t c = 0; c < d.C; ++c)
+      for (int64_t k = 0; k < d.K; ++k) {
+        const int64_t j = (t * d.C + c) * d.K + k;
+        r.by_neuron[c * d.M + l.idx_SxTxCxK[j]].push_back({t / d.T, t % d.T, l.scores_SxTxCxK[j]});
+      }
+  for (auto& v : r.by_neuron) {
+    const size_t keep = std::min<size_t>(v.size(), static_cast<size_t>(n));
+    std::partial_sort(v.begin(), v.begin() + keep, v.end(), [](const Context& a, const Context& b) {
+      if (a.score != b.score) return a.score > b.score;
+      return a.seq != b.seq ? a.seq < b.seq : a.pos < b.pos;
+    });
+    v.resize(keep);
+  }
+  return r;
+}
+
+// Runs `node build.mjs data html` from tools_dir; throws with what to do when it fails.
+void run_node(const std::string& tools_dir, const std::string& data, const std::string& html) {
+  const std::string script = (fs::path(tools_dir) / "build.mjs").string();
+  SG_CHECK(fs::exists(fs::path(tools_dir) / "node_modules" / "umap-js"), "report: ", tools_dir,
+           "/node_modules has no umap-js: run `npm ci` there (scripts/install_deps.sh does), or "
+           "set SGATLIN_REPORT_TOOLS to a tools/report folder that has it");
+  std::vector<std::string> args = {"node", script, data, html};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int err = posix_spawnp(&pid, "node", nullptr, nullptr, argv.data(), environ);
+  SG_CHECK(err == 0, "report: cannot run node (Debian's nodejs package): ", std::strerror(err));
+  int status = 0;
+  SG_CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "report: `node ", script, "` failed (status ", status, "); its message is above");
+}
+
+}  // namespace
+
+void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::vector<int64_t>& layers) {
+  if (!d.model_fingerprint.empty()) {
+    SG_CHECK(d.model_fingerprint == m.fingerprint, "report: the scope records come from checkpoint ",
+             d.checkpoint, " (model.safetensors fnv1a64 ", d.model_fingerprint, "), not from ",
+             m.dir, " (", m.fingerprint, "): record them again with `sgatlin scope --checkpoint ",
+             m.dir, "`");
+  } else {
+    std::error_code e1, e2;
+    SG_CHECK(fs::equivalent(d.checkpoint, m.dir, e1) && !e2, "report: the scope records carry no model "
+             "fingerprint and were made from ", d.checkpoint, ", not ", m.dir);
+  }
+  for (const ScopeLayer* l : chosen_layers(d, layers)) {
+    const auto it = m.layers.find(l->layer);
+    SG_CHECK(it != m.layers.end(), "report: layer ", l->layer, " of ", m.dir,
+             " has no sgatlin/peer expert tables (ffw type ", d.ffw_type, ")");
+    SG_CHECK(it->second.P == lens_tables(d) && it->second.M == d.M, "report: layer ", l->layer,
+             " of ", m.dir, " has ", it->second.P, " tables of ", it->second.M,
+             " neurons; the records have ", d.C, " channels of ", d.M);
+  }
+  for (int32_t t : d.tokens_SxT)
+    SG_CHECK(0 <= t && t < m.V, "report: the records hold token ", t, ", outside the checkpoint's vocab ", m.V);
+}
+
+nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const InteractiveOptions& o,
+                           std::string* text_out, std::map<int64_t, NeuronLens>* lens_out) {
+  check_scope_matches(d, m, o.layers);
+  const std::vector<const ScopeLayer*> layers = chosen_layers(d, o.layers);
+  const int64_t N = d.S * d.T, P = lens_tables(d), k = o.lens_k;
+  std::ostringstream txt;
+  nlohmann::json j;
+  j["meta"] = {{"checkpoint", m.dir}, {"fingerprint", m.fingerprint}, {"data", d.data},
+               {"ffw_type", d.ffw_type}, {"S", d.S}, {"T", d.T}, {"C", d.C}, {"K", d.K},
+               {"M", d.M}, {"P", P}, {"V", m.V}, {"lens_k", k}};
+  j["pieces"] = d.pieces_SxT;
+  j["tokens"] = d.tokens_SxT;
+  j["vocab"] = m.vocab;
+
+  // CKA: input embeddings against each layer's gating, and between layers.
+  std::vector<double> X(N * m.D);
+  for (int64_t t = 0; t < N; ++t)
+    for (int64_t e = 0; e < m.D; ++e) X[t * m.D + e] = m.E_VxD[d.tokens_SxT[t] * m.D + e];
+  std::vector<PickMatrix> picks;
+  for (const ScopeLayer* l : layers) picks.push_back({l->idx_SxTxCxK.data(), N, d.C, d.K, d.M});
+  nlohmann::json cka_emb = nlohmann::json::array(), cka_layers = nlohmann::json::array();
+  txt << "== Linear CKA: input embeddings vs each layer's gating, and between layers ==\n";
+  for (size_t a = 0; a < layers.size(); ++a) {
+    const double ce = linear_cka_picks(X, m.D, picks[a]);
+    cka_emb.push_back(round3(ce));
+    nlohmann::json row = nlohmann::json::array();
+    txt << "  layer " << layers[a]->layer << ": embeddings " << fmt("%.3f", ce) << " | layers";
+    for (size_t b = 0; b < layers.size(); ++b) {
+      const double cl = a == b ? 1.0 : linear_cka_picks(picks[a], picks[b]);
+      row.push_back(round3(cl));
+      txt << " " << fmt("%.3f", cl);
+    }
+    txt << "\n";
+    cka_layers.push_back(row);
+  }
+  j["cka"] = {{"embedding", cka_emb}, {"layers", cka_layers}};
+
+  std::map<int32_t, std::map<std::array<int64_t, 3>, int64_t>> fired;  // token -> (l, c, n) -> count
+  nlohmann::json jl = nlohmann::json::array(), usage = nlohmann::json::array();
+  for (size_t li = 0; li < layers.size(); ++li) {
+    const ScopeLayer& l = *layers[li];
+    const LensLayer& L = m.layers.at(l.layer);
+    // Lens, table by table, rows concatenated to [P * M, k].
+    NeuronLens lens;
+    for (int64_t p = 0; p < P; ++p) {
+      const NeuronLens t = neuron_lens(L.w_in_PxMxD.data() + p * d.M * m.D, L.w_out_PxMxD.data() + p * d.M * m.D,
+                                       d.M, m.E_VxD.data(), m.V, m.D, m.final_scale_D.data(),
+                                       L.ffn_scale_D.data(), k);
+      for (auto [dst, src] : {std::pair{&lens.out_top, &t.out_top}, std::pair{&lens.out_bottom, &t.out_bottom},
+                              std::pair{&lens.in_top, &t.in_top}}) {
+        dst->N += src->N, dst->k = k;
+        dst->ids_NxK.insert(dst->ids_NxK.end(), src->ids_NxK.begin(), src->ids_NxK.end());
+        dst->values_NxK.insert(dst->values_NxK.end(), src->values_NxK.begin(), src->values_NxK.end());
+      }
+    }
+    // Usage and co-activation.
+    std::vector<int64_t> counts(d.C * d.M, 0);
+    nlohmann::json coact = nlohmann::json::array();
+    std::vector<std::vector<CoPair>> partners(d.C * d.M);
+    for (int64_t c = 0; c < d.C; ++c) {
+      const std::vector<int64_t> co = coactivation(l.idx_SxTxCxK.data(), N, d.C, d.K, d.M, c);
+      for (int64_t i = 0; i < d.M; ++i) counts[c * d.M + i] = co[i * d.M + i];
+      std::vector<int32_t> top(d.M);
+      for (int64_t i = 0; i < d.M; ++i) top[i] = static_cast<int32_t>(i);
+      std::stable_sort(top.begin(), top.end(), [&](int32_t a, int32_t b) { return co[a * d.M + a] > co[b * d.M + b]; });
+      top.resize(std::min(o.heat, d.M));
+      std::vector<int64_t> heat;
+      for (int32_t a : top)
+        for (int32_t b : top) heat.push_back(co[a * d.M + b]);
+      nlohmann::json pairs = nlohmann::json::array();
+      for (const CoPair& cp : top_pairs(co, d.M, o.pairs)) pairs.push_back({cp.a, cp.b, cp.count});
+      coact.push_back({{"channel", c}, {"top", top}, {"heat", heat}, {"pairs", pairs}});
+      for (int64_t i = 0; i < d.M; ++i)
+        if (co[i * d.M + i] > 0) partners[c * d.M + i] = top_partners(co, d.M, static_cast<int32_t>(i), o.partners);
+    }
+    const UsageStats us = pooled_usage_stats(counts, d.C);
+    usage.push_back({{"layer", l.layer}, {"frac_used", round3(us.frac_used)}, {"entropy", round3(us.entropy)},
+                     {"cv", round3(us.cv)}, {"min_max_ratio", round3(us.min_max_ratio)}});
+    // Neuron pages: every neuron picked at least once.
+    const NeuronContexts ctx = all_contexts(d, l, o.text.contexts);
+    nlohmann::json neurons = nlohmann::json::array();
+    for (int64_t c = 0; c < d.C; ++c)
+      for (int64_t i = 0; i < d.M; ++i) {
+        if (counts[c * d.M + i] == 0) continue;
+        nlohmann::json cs = nlohmann::json::array(), ps = nlohmann::json::array();
+        for (const Context& x : ctx.by_neuron[c * d.M + i]) cs.push_back({x.seq, x.pos, round3(x.score)});
+        for (const CoPair& cp : partners[c * d.M + i]) ps.push_back({cp.b, cp.count});
+        neurons.push_back({c, i, counts[c * d.M + i], cs, ps});
+      }
+    for (int64_t t = 0; t < N; ++t)
+      for (int64_t c = 0; c < d.C; ++c)
+        for (int64_t kk = 0; kk < d.K; ++kk)
+          ++fired[d.tokens_SxT[t]][{l.layer, c, l.idx_SxTxCxK[(t * d.C + c) * d.K + kk]}];
+    const KnnGraph g = gating_knn(l.idx_SxTxCxK.data(), N, d.C, d.K, d.M, std::min(o.map_neighbours, N - 1));
+    std::vector<double> dist(g.distances_NxK.begin(), g.distances_NxK.end());
+    for (double& v : dist) v = round3(v);
+    jl.push_back({{"layer", l.layer}, {"counts", counts}, {"neurons", neurons}, {"coact", coact},
+                  {"lens", {{"out_top", lens.out_top.ids_NxK}, {"out_bottom", lens.out_bottom.ids_NxK},
+                            {"in_top", lens.in_top.ids_NxK}}},
+                  {"knn", {{"k", g.k}, {"ids", g.ids_NxK}, {"dists", dist}}}});
+    // report.txt: lens of the most used neurons, top co-activated pairs.
+    txt << "\n== Layer " << l.layer << ": usage frac_used " << fmt("%.3f", us.frac_used) << ", entropy "
+        << fmt("%.3f", us.entropy) << " ==\n";
+    auto tokens_of = [&](const LensTopK& t, int64_t row) {
+      std::string s;
+      for (int64_t x = 0; x < k; ++x) s += "|" + piece_text(m.vocab[t.ids_NxK[row * k + x]]);
+      return s + "|";
+    };
+    for (const NeuronEntry& e : top_neurons(d, std::min<int64_t>(o.text.top_neurons, 4), 0)) {
+      if (e.layer != l.layer) continue;
+      const int64_t row = (P == 1 ? 0 : e.channel) * d.M + e.neuron;
+      txt << "  channel " << e.channel << " neuron " << e.neuron << " (" << e.count << " picks)\n"
+          << "    writes " << tokens_of(lens.out_top, row) << "\n    suppresses " << tokens_of(lens.out_bottom, row)
+          << "\n    read from " << tokens_of(lens.in_top, row) << "\n";
+    }
+    for (const auto& cj : coact) {
+      txt << "  channel " << cj["channel"].get<int64_t>() << " most co-picked:";
+      int shown = 0;
+      for (const auto& pr : cj["pairs"])
+        if (shown++ < 5) txt << " " << pr[0].get<int64_t>() << "+" << pr[1].get<int64_t>() << " (" << pr[2].get<int64_t>() << ")";
+      txt << "\n";
+    }
+    if (lens_out) (*lens_out)[l.layer] = std::move(lens);
+  }
+  j["layers"] = jl;
+  j["usage"] = usage;
+  nlohmann::json tok_index = nlohmann::json::object();
+  for (const auto& [tok, by] : fired) {
+    std::vector<std::pair<int64_t, std::array<int64_t, 3>>> v;
+    for (const auto& [key, count] : by) v.push_back({count, key});
+    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (static_cast<int64_t>(v.size()) > o.token_neurons) v.resize(o.token_neurons);
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [count, key] : v) list.push_back({key[0], key[1], key[2], count});
+    tok_index[std::to_string(tok)] = list;
+  }
+  j["token_neurons"] = tok_index;
+  const KnnGraph eg = cosine_knn(m.E_VxD.data(), m.V, m.D, std::min(o.map_neighbours, m.V - 1));
+  std::vector<double> edist(eg.distances_NxK.begin(), eg.distances_NxK.end());
+  for (double& v : edist) v = round3(v);
+  j["embedding_knn"] = {{"k", eg.k}, {"ids", eg.ids_NxK}, {"dists", edist}};
+  if (text_out) *text_out = txt.str();
+  return j;
+}
+
+void write_report(const ScopeData& d, const ReportModel& m, const std::string& out_dir,
+                  const InteractiveOptions& o) {
+  std::string analysis;
+  std::map<int64_t, NeuronLens> lens;
+  const nlohmann::json data = report_data(d, m, o, &analysis, &lens);
+  fs::create_directories(out_dir);
+  const fs::path out(out_dir);
+  const std::string tag = ".tmp." + std::to_string(::getpid());
+  const std::string data_tmp = (out / ("report_data.json" + tag)).string(),
+                    html_tmp = (out / ("report.html" + tag)).string();
+  struct Cleanup {
+    std::vector<std::string> files;
+    ~Cleanup() {
+      for (const auto& f : files) std::filesystem::remove(f);
+    }
+  } cleanup{{data_tmp, html_tmp}};
+  write_file_atomic(data_tmp, data.dump());
+  run_node(o.tools_dir, data_tmp, html_tmp);
+  // The page is built: now the plain files, then the page under its name.
+  write_file_atomic((out / "report.txt").string(), neuron_report_text(d, o.text) + "\n" + analysis);
+  write_file_atomic((out / "vocab.json").string(), nlohmann::json(m.vocab).dump() + "\n");
+  const int64_t P = lens_tables(d);
+  for (const auto& [layer, t] : lens) {
+    const std::string stem = "lens_layer_" + std::to_string(layer) + "_";
+    const std::pair<const char*, const LensTopK*> parts[3] = {
+        {"out_top", &t.out_top}, {"out_bottom", &t.out_bottom}, {"in_top", &t.in_top}};
+    for (const auto& [name, part] : parts) {
+      write_npy((out / (stem + name + "_ids.npy")).string(), part->ids_NxK.data(), {P, d.M, o.lens_k});
+      write_npy((out / (stem + name + "_values.npy")).string(), part->values_NxK.data(), {P, d.M, o.lens_k});
+    }
+  }
+  fs::rename(html_tmp, out / "report.html");
+}
+
+}  // namespace sg
