@@ -143,31 +143,39 @@ void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::ve
     SG_CHECK(0 <= t && t < m.V, "report: the records hold token ", t, ", outside the checkpoint's vocab ", m.V);
 }
 
-nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const InteractiveOptions& o,
-                           std::string* text_out, std::map<int64_t, NeuronLens>* lens_out) {
-  check_scope_matches(d, m, o.layers);
-  const std::vector<const ScopeLayer*> layers = chosen_layers(d, o.layers);
-  const int64_t N = d.S * d.T, P = lens_tables(d), k = o.lens_k;
-  std::ostringstream txt;
-  nlohmann::json j;
-  j["meta"] = {{"checkpoint", m.dir}, {"fingerprint", m.fingerprint}, {"data", d.data},
-               {"ffw_type", d.ffw_type}, {"S", d.S}, {"T", d.T}, {"C", d.C}, {"K", d.K},
-               {"M", d.M}, {"P", P}, {"V", m.V}, {"lens_k", k}};
-  j["pieces"] = d.pieces_SxT;
-  j["tokens"] = d.tokens_SxT;
-  j["vocab"] = m.vocab;
+namespace {
 
-  // CKA: input embeddings against each layer's gating, and between layers.
+// One layer's lens, table by table, rows concatenated to [P * M, k].
+NeuronLens layer_lens(const ScopeData& d, const ReportModel& m, const LensLayer& L, int64_t k) {
+  NeuronLens lens;
+  for (int64_t p = 0; p < L.P; ++p) {
+    const NeuronLens t = neuron_lens(L.w_in_PxMxD.data() + p * d.M * m.D, L.w_out_PxMxD.data() + p * d.M * m.D,
+                                     d.M, m.E_VxD.data(), m.V, m.D, m.final_scale_D.data(),
+                                     L.ffn_scale_D.data(), k);
+    for (auto [dst, src] : {std::pair{&lens.out_top, &t.out_top}, std::pair{&lens.out_bottom, &t.out_bottom},
+                            std::pair{&lens.in_top, &t.in_top}}) {
+      dst->N += src->N, dst->k = k;
+      dst->ids_NxK.insert(dst->ids_NxK.end(), src->ids_NxK.begin(), src->ids_NxK.end());
+      dst->values_NxK.insert(dst->values_NxK.end(), src->values_NxK.begin(), src->values_NxK.end());
+    }
+  }
+  return lens;
+}
+
+// CKA of the input embeddings against each layer's gating, and between layers.
+nlohmann::json cka_json(const ScopeData& d, const ReportModel& m, const std::vector<const ScopeLayer*>& layers,
+                        std::ostringstream& txt) {
+  const int64_t N = d.S * d.T;
   std::vector<double> X(N * m.D);
   for (int64_t t = 0; t < N; ++t)
     for (int64_t e = 0; e < m.D; ++e) X[t * m.D + e] = m.E_VxD[d.tokens_SxT[t] * m.D + e];
   std::vector<PickMatrix> picks;
   for (const ScopeLayer* l : layers) picks.push_back({l->idx_SxTxCxK.data(), N, d.C, d.K, d.M});
-  nlohmann::json cka_emb = nlohmann::json::array(), cka_layers = nlohmann::json::array();
+  nlohmann::json emb = nlohmann::json::array(), between = nlohmann::json::array();
   txt << "== Linear CKA: input embeddings vs each layer's gating, and between layers ==\n";
   for (size_t a = 0; a < layers.size(); ++a) {
     const double ce = linear_cka_picks(X, m.D, picks[a]);
-    cka_emb.push_back(round3(ce));
+    emb.push_back(round3(ce));
     nlohmann::json row = nlohmann::json::array();
     txt << "  layer " << layers[a]->layer << ": embeddings " << fmt("%.3f", ce) << " | layers";
     for (size_t b = 0; b < layers.size(); ++b) {
@@ -176,114 +184,154 @@ nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const Inter
       txt << " " << fmt("%.3f", cl);
     }
     txt << "\n";
-    cka_layers.push_back(row);
+    between.push_back(row);
   }
-  j["cka"] = {{"embedding", cka_emb}, {"layers", cka_layers}};
+  return {{"embedding", emb}, {"layers", between}};
+}
 
-  std::map<int32_t, std::map<std::array<int64_t, 3>, int64_t>> fired;  // token -> (l, c, n) -> count
-  nlohmann::json jl = nlohmann::json::array(), usage = nlohmann::json::array();
-  for (size_t li = 0; li < layers.size(); ++li) {
-    const ScopeLayer& l = *layers[li];
-    const LensLayer& L = m.layers.at(l.layer);
-    // Lens, table by table, rows concatenated to [P * M, k].
-    NeuronLens lens;
-    for (int64_t p = 0; p < P; ++p) {
-      const NeuronLens t = neuron_lens(L.w_in_PxMxD.data() + p * d.M * m.D, L.w_out_PxMxD.data() + p * d.M * m.D,
-                                       d.M, m.E_VxD.data(), m.V, m.D, m.final_scale_D.data(),
-                                       L.ffn_scale_D.data(), k);
-      for (auto [dst, src] : {std::pair{&lens.out_top, &t.out_top}, std::pair{&lens.out_bottom, &t.out_bottom},
-                              std::pair{&lens.in_top, &t.in_top}}) {
-        dst->N += src->N, dst->k = k;
-        dst->ids_NxK.insert(dst->ids_NxK.end(), src->ids_NxK.begin(), src->ids_NxK.end());
-        dst->values_NxK.insert(dst->values_NxK.end(), src->values_NxK.begin(), src->values_NxK.end());
-      }
+struct LayerPicks {
+  std::vector<int64_t> counts_CxM;
+  std::vector<std::vector<CoPair>> partners_CxM;  // of every used neuron
+  nlohmann::json coact = nlohmann::json::array();  // per channel: top, heat, pairs
+};
+
+// Usage counts, co-activation heat maps and top pairs, each used neuron's partners.
+LayerPicks layer_usage(const ScopeData& d, const ScopeLayer& l, const InteractiveOptions& o) {
+  LayerPicks u{std::vector<int64_t>(d.C * d.M, 0), std::vector<std::vector<CoPair>>(d.C * d.M)};
+  for (int64_t c = 0; c < d.C; ++c) {
+    const std::vector<int64_t> co = coactivation(l.idx_SxTxCxK.data(), d.S * d.T, d.C, d.K, d.M, c);
+    const auto used = [&](int64_t i) { return co[i * d.M + i]; };
+    std::vector<int32_t> top(d.M);
+    for (int64_t i = 0; i < d.M; ++i) top[i] = static_cast<int32_t>(i);
+    std::stable_sort(top.begin(), top.end(), [&](int32_t a, int32_t b) { return used(a) > used(b); });
+    top.resize(std::min(o.heat, d.M));
+    std::vector<int64_t> heat;
+    for (int32_t a : top)
+      for (int32_t b : top) heat.push_back(co[a * d.M + b]);
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const CoPair& cp : top_pairs(co, d.M, o.pairs)) pairs.push_back({cp.a, cp.b, cp.count});
+    u.coact.push_back({{"channel", c}, {"top", top}, {"heat", heat}, {"pairs", pairs}});
+    for (int64_t i = 0; i < d.M; ++i) {
+      u.counts_CxM[c * d.M + i] = used(i);
+      if (used(i) > 0) u.partners_CxM[c * d.M + i] = top_partners(co, d.M, static_cast<int32_t>(i), o.partners);
     }
-    // Usage and co-activation.
-    std::vector<int64_t> counts(d.C * d.M, 0);
-    nlohmann::json coact = nlohmann::json::array();
-    std::vector<std::vector<CoPair>> partners(d.C * d.M);
-    for (int64_t c = 0; c < d.C; ++c) {
-      const std::vector<int64_t> co = coactivation(l.idx_SxTxCxK.data(), N, d.C, d.K, d.M, c);
-      for (int64_t i = 0; i < d.M; ++i) counts[c * d.M + i] = co[i * d.M + i];
-      std::vector<int32_t> top(d.M);
-      for (int64_t i = 0; i < d.M; ++i) top[i] = static_cast<int32_t>(i);
-      std::stable_sort(top.begin(), top.end(), [&](int32_t a, int32_t b) { return co[a * d.M + a] > co[b * d.M + b]; });
-      top.resize(std::min(o.heat, d.M));
-      std::vector<int64_t> heat;
-      for (int32_t a : top)
-        for (int32_t b : top) heat.push_back(co[a * d.M + b]);
-      nlohmann::json pairs = nlohmann::json::array();
-      for (const CoPair& cp : top_pairs(co, d.M, o.pairs)) pairs.push_back({cp.a, cp.b, cp.count});
-      coact.push_back({{"channel", c}, {"top", top}, {"heat", heat}, {"pairs", pairs}});
-      for (int64_t i = 0; i < d.M; ++i)
-        if (co[i * d.M + i] > 0) partners[c * d.M + i] = top_partners(co, d.M, static_cast<int32_t>(i), o.partners);
-    }
-    const UsageStats us = pooled_usage_stats(counts, d.C);
-    usage.push_back({{"layer", l.layer}, {"frac_used", round3(us.frac_used)}, {"entropy", round3(us.entropy)},
-                     {"cv", round3(us.cv)}, {"min_max_ratio", round3(us.min_max_ratio)}});
-    // Neuron pages: every neuron picked at least once.
-    const NeuronContexts ctx = all_contexts(d, l, o.text.contexts);
-    nlohmann::json neurons = nlohmann::json::array();
-    for (int64_t c = 0; c < d.C; ++c)
-      for (int64_t i = 0; i < d.M; ++i) {
-        if (counts[c * d.M + i] == 0) continue;
-        nlohmann::json cs = nlohmann::json::array(), ps = nlohmann::json::array();
-        for (const Context& x : ctx.by_neuron[c * d.M + i]) cs.push_back({x.seq, x.pos, round3(x.score)});
-        for (const CoPair& cp : partners[c * d.M + i]) ps.push_back({cp.b, cp.count});
-        neurons.push_back({c, i, counts[c * d.M + i], cs, ps});
-      }
-    for (int64_t t = 0; t < N; ++t)
-      for (int64_t c = 0; c < d.C; ++c)
-        for (int64_t kk = 0; kk < d.K; ++kk)
-          ++fired[d.tokens_SxT[t]][{l.layer, c, l.idx_SxTxCxK[(t * d.C + c) * d.K + kk]}];
-    const KnnGraph g = gating_knn(l.idx_SxTxCxK.data(), N, d.C, d.K, d.M, std::min(o.map_neighbours, N - 1));
-    std::vector<double> dist(g.distances_NxK.begin(), g.distances_NxK.end());
-    for (double& v : dist) v = round3(v);
-    jl.push_back({{"layer", l.layer}, {"counts", counts}, {"neurons", neurons}, {"coact", coact},
-                  {"lens", {{"out_top", lens.out_top.ids_NxK}, {"out_bottom", lens.out_bottom.ids_NxK},
-                            {"in_top", lens.in_top.ids_NxK}}},
-                  {"knn", {{"k", g.k}, {"ids", g.ids_NxK}, {"dists", dist}}}});
-    // report.txt: lens of the most used neurons, top co-activated pairs.
-    txt << "\n== Layer " << l.layer << ": usage frac_used " << fmt("%.3f", us.frac_used) << ", entropy "
-        << fmt("%.3f", us.entropy) << " ==\n";
-    auto tokens_of = [&](const LensTopK& t, int64_t row) {
-      std::string s;
-      for (int64_t x = 0; x < k; ++x) s += "|" + piece_text(m.vocab[t.ids_NxK[row * k + x]]);
-      return s + "|";
-    };
-    for (const NeuronEntry& e : top_neurons(d, std::min<int64_t>(o.text.top_neurons, 4), 0)) {
-      if (e.layer != l.layer) continue;
-      const int64_t row = (P == 1 ? 0 : e.channel) * d.M + e.neuron;
-      txt << "  channel " << e.channel << " neuron " << e.neuron << " (" << e.count << " picks)\n"
-          << "    writes " << tokens_of(lens.out_top, row) << "\n    suppresses " << tokens_of(lens.out_bottom, row)
-          << "\n    read from " << tokens_of(lens.in_top, row) << "\n";
-    }
-    for (const auto& cj : coact) {
-      txt << "  channel " << cj["channel"].get<int64_t>() << " most co-picked:";
-      int shown = 0;
-      for (const auto& pr : cj["pairs"])
-        if (shown++ < 5) txt << " " << pr[0].get<int64_t>() << "+" << pr[1].get<int64_t>() << " (" << pr[2].get<int64_t>() << ")";
-      txt << "\n";
-    }
-    if (lens_out) (*lens_out)[l.layer] = std::move(lens);
   }
-  j["layers"] = jl;
-  j["usage"] = usage;
-  nlohmann::json tok_index = nlohmann::json::object();
+  return u;
+}
+
+// Neuron pages: [channel, neuron, picks, [[seq, pos, score]...], [[partner, count]...]]
+// for every neuron picked at least once.
+nlohmann::json neurons_json(const ScopeData& d, const ScopeLayer& l, const LayerPicks& u, int64_t contexts) {
+  const NeuronContexts ctx = all_contexts(d, l, contexts);
+  nlohmann::json neurons = nlohmann::json::array();
+  for (int64_t j = 0; j < d.C * d.M; ++j) {
+    if (u.counts_CxM[j] == 0) continue;
+    nlohmann::json cs = nlohmann::json::array(), ps = nlohmann::json::array();
+    for (const Context& x : ctx.by_neuron[j]) cs.push_back({x.seq, x.pos, round3(x.score)});
+    for (const CoPair& cp : u.partners_CxM[j]) ps.push_back({cp.b, cp.count});
+    neurons.push_back({j / d.M, j % d.M, u.counts_CxM[j], cs, ps});
+  }
+  return neurons;
+}
+
+nlohmann::json knn_json(const KnnGraph& g) {
+  std::vector<double> dist(g.distances_NxK.begin(), g.distances_NxK.end());
+  for (double& v : dist) v = round3(v);
+  return {{"k", g.k}, {"ids", g.ids_NxK}, {"dists", dist}};
+}
+
+// token id -> the n neurons [layer, channel, neuron, count] picked most often on it.
+using FiredCounts = std::map<int32_t, std::map<std::array<int64_t, 3>, int64_t>>;
+void add_fired(const ScopeData& d, const ScopeLayer& l, FiredCounts& fired) {
+  for (int64_t t = 0; t < d.S * d.T; ++t)
+    for (int64_t j = 0; j < d.C * d.K; ++j)
+      ++fired[d.tokens_SxT[t]][{l.layer, j / d.K, l.idx_SxTxCxK[t * d.C * d.K + j]}];
+}
+nlohmann::json token_index_json(const FiredCounts& fired, int64_t n) {
+  nlohmann::json index = nlohmann::json::object();
   for (const auto& [tok, by] : fired) {
     std::vector<std::pair<int64_t, std::array<int64_t, 3>>> v;
     for (const auto& [key, count] : by) v.push_back({count, key});
     std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    if (static_cast<int64_t>(v.size()) > o.token_neurons) v.resize(o.token_neurons);
+    if (static_cast<int64_t>(v.size()) > n) v.resize(n);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& [count, key] : v) list.push_back({key[0], key[1], key[2], count});
-    tok_index[std::to_string(tok)] = list;
+    index[std::to_string(tok)] = list;
   }
-  j["token_neurons"] = tok_index;
-  const KnnGraph eg = cosine_knn(m.E_VxD.data(), m.V, m.D, std::min(o.map_neighbours, m.V - 1));
-  std::vector<double> edist(eg.distances_NxK.begin(), eg.distances_NxK.end());
-  for (double& v : edist) v = round3(v);
-  j["embedding_knn"] = {{"k", eg.k}, {"ids", eg.ids_NxK}, {"dists", edist}};
+  return index;
+}
+
+// report.txt section of a layer: usage, lens of its most used neurons, top pairs.
+void layer_text(const ScopeData& d, const ReportModel& m, const ScopeLayer& l, const NeuronLens& lens,
+                const LayerPicks& u, const InteractiveOptions& o, std::ostringstream& txt) {
+  const UsageStats us = pooled_usage_stats(u.counts_CxM, d.C);
+  txt << "\n== Layer " << l.layer << ": usage frac_used " << fmt("%.3f", us.frac_used) << ", entropy "
+      << fmt("%.3f", us.entropy) << " ==\n";
+  const int64_t k = o.lens_k;
+  auto tokens_of = [&](const LensTopK& t, int64_t row) {
+    std::string s;
+    for (int64_t x = 0; x < k; ++x) {
+      s += '|';
+      s += piece_text(m.vocab[t.ids_NxK[row * k + x]]);
+    }
+    s += '|';
+    return s;
+  };
+  ScopeData one = d;  // top_neurons over this layer only
+  one.layers = {l};
+  for (const NeuronEntry& e : top_neurons(one, std::min<int64_t>(o.text.top_neurons, 4), 0)) {
+    const int64_t row = (lens_tables(d) == 1 ? 0 : e.channel) * d.M + e.neuron;
+    txt << "  channel " << e.channel << " neuron " << e.neuron << " (" << e.count << " picks)\n"
+        << "    writes " << tokens_of(lens.out_top, row) << "\n    suppresses "
+        << tokens_of(lens.out_bottom, row) << "\n    read from " << tokens_of(lens.in_top, row) << "\n";
+  }
+  for (const auto& cj : u.coact) {
+    txt << "  channel " << cj["channel"].get<int64_t>() << " most co-picked:";
+    for (size_t i = 0; i < std::min<size_t>(5, cj["pairs"].size()); ++i) {
+      const auto& pr = cj["pairs"][i];
+      txt << " " << pr[0].get<int64_t>() << "+" << pr[1].get<int64_t>() << " (" << pr[2].get<int64_t>() << ")";
+    }
+    txt << "\n";
+  }
+}
+
+}  // namespace
+
+nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const InteractiveOptions& o,
+                           std::string* text_out, std::map<int64_t, NeuronLens>* lens_out) {
+  check_scope_matches(d, m, o.layers);
+  const std::vector<const ScopeLayer*> layers = chosen_layers(d, o.layers);
+  const int64_t N = d.S * d.T;
+  std::ostringstream txt;
+  nlohmann::json j;
+  j["meta"] = {{"checkpoint", m.dir}, {"fingerprint", m.fingerprint}, {"data", d.data},
+               {"ffw_type", d.ffw_type}, {"S", d.S}, {"T", d.T}, {"C", d.C}, {"K", d.K},
+               {"M", d.M}, {"P", lens_tables(d)}, {"V", m.V}, {"lens_k", o.lens_k}};
+  j["pieces"] = d.pieces_SxT;
+  j["tokens"] = d.tokens_SxT;
+  j["vocab"] = m.vocab;
+  j["cka"] = cka_json(d, m, layers, txt);
+  FiredCounts fired;
+  j["layers"] = nlohmann::json::array();
+  j["usage"] = nlohmann::json::array();
+  for (const ScopeLayer* l : layers) {
+    NeuronLens lens = layer_lens(d, m, m.layers.at(l->layer), o.lens_k);
+    const LayerPicks u = layer_usage(d, *l, o);
+    const UsageStats us = pooled_usage_stats(u.counts_CxM, d.C);
+    j["usage"].push_back({{"layer", l->layer}, {"frac_used", round3(us.frac_used)}, {"entropy", round3(us.entropy)},
+                          {"cv", round3(us.cv)}, {"min_max_ratio", round3(us.min_max_ratio)}});
+    add_fired(d, *l, fired);
+    const KnnGraph g = gating_knn(l->idx_SxTxCxK.data(), N, d.C, d.K, d.M, std::min(o.map_neighbours, N - 1));
+    j["layers"].push_back({{"layer", l->layer}, {"counts", u.counts_CxM}, {"neurons", neurons_json(d, *l, u, o.text.contexts)},
+                           {"coact", u.coact},
+                           {"lens", {{"out_top", lens.out_top.ids_NxK}, {"out_bottom", lens.out_bottom.ids_NxK},
+                                     {"in_top", lens.in_top.ids_NxK}}},
+                           {"knn", knn_json(g)}});
+    layer_text(d, m, *l, lens, u, o, txt);
+    if (lens_out) (*lens_out)[l->layer] = std::move(lens);
+  }
+  j["token_neurons"] = token_index_json(fired, o.token_neurons);
+  j["embedding_knn"] = knn_json(cosine_knn(m.E_VxD.data(), m.V, m.D, std::min(o.map_neighbours, m.V - 1)));
   if (text_out) *text_out = txt.str();
   return j;
 }
