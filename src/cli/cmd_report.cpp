@@ -27,7 +27,7 @@ void run_report(ReportArgs a) {
   const char* tools = std::getenv("SGATLIN_REPORT_TOOLS");
   a.opt.tools_dir = tools ? tools : SGATLIN_REPORT_TOOLS;
   const std::string out = a.out.empty() ? a.scope : a.out;
-  write_report(d, m, out, a.opt);
+  std::cout << write_report(d, m, out, a.opt);
   std::cerr << "report: " << out << "/report.html, " << out << "/report.txt\n";
 }
 

@@ -336,8 +336,8 @@ nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const Inter
   return j;
 }
 
-void write_report(const ScopeData& d, const ReportModel& m, const std::string& out_dir,
-                  const InteractiveOptions& o) {
+std::string write_report(const ScopeData& d, const ReportModel& m, const std::string& out_dir,
+                         const InteractiveOptions& o) {
   std::string analysis;
   std::map<int64_t, NeuronLens> lens;
   const nlohmann::json data = report_data(d, m, o, &analysis, &lens);
@@ -368,6 +368,7 @@ void write_report(const ScopeData& d, const ReportModel& m, const std::string& o
     }
   }
   fs::rename(html_tmp, out / "report.html");
+  return analysis;
 }
 
 }  // namespace sg

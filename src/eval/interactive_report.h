@@ -42,7 +42,9 @@ void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::ve
 nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const InteractiveOptions& o,
                            std::string* text_out, std::map<int64_t, NeuronLens>* lens_out);
 
-void write_report(const ScopeData& d, const ReportModel& m, const std::string& out_dir,
-                  const InteractiveOptions& o);
+// Returns the analysis part of report.txt (CKA, usage, lens of the most used neurons,
+// top co-activated pairs) for the command to print.
+std::string write_report(const ScopeData& d, const ReportModel& m, const std::string& out_dir,
+                         const InteractiveOptions& o);
 
 }  // namespace sg

@@ -2,7 +2,8 @@
 // no browser download) and checks it against the scope records it was built from:
 //   node browser_test.mjs SCOPE_DIR REPORT_DIR [SCREENSHOT.png]
 // - no console errors or page errors; the page renders (time printed)
-// - the gating map draws one point per recorded token, and hovering a point shows its context
+// - the gating map draws one point per recorded token, hovering a point shows its context,
+//   clicking it lists the tokens with the nearest gating patterns (checked by brute force)
 // - searching a token lists only neurons that fired on it, with the counts the records give
 // - a neuron page lists that neuron's lens tokens (lens_layer_L_*_ids.npy)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -80,6 +81,18 @@ try {
   await page.mouse.move(x, y);
   const tip = await page.textContent("#tip");
   check(await page.isVisible("#tip") && tip.startsWith("seq 0 pos "), `hovering a map point shows its context: ${JSON.stringify(tip)}`);
+
+  // Clicking a point lists its nearest gating patterns: check them against brute force.
+  await page.mouse.click(x, y);
+  const near = await page.$$eval("#nearest-table tr[data-token]", (rs) =>
+    rs.map((r) => [+r.dataset.token, +r.firstChild.textContent]));
+  const first = readNpy(join(scopeDir, index.layers[0].indices)).data, CK = C * K;
+  const picks = (t) => new Set(Array.from({ length: CK }, (_, j) => Math.floor(j / K) * M + first[t * CK + j]));
+  const mine = picks(1);
+  const cos = (u) => [...picks(u)].filter((p) => mine.has(p)).length / CK;
+  const best = Array.from({ length: S * T }, (_, u) => u).filter((u) => u !== 1).map(cos).sort((a, b) => b - a);
+  check(near.length === 8 && near.every(([u, c], j) => Math.abs(cos(u) - c) < 6e-4 && Math.abs(best[j] - c) < 6e-4),
+        `clicking a point lists its 8 nearest gating patterns (cosines ${near.map(([, c]) => c).join(" ")})`);
 
   await page.fill("#search", query);
   const listed = await page.$$eval("#neurons li", (lis) => lis.map((li) => [li.dataset.key, +li.dataset.count]));

@@ -50,8 +50,13 @@ function layout(knn, seed) {
 
 const data = JSON.parse(readFileSync(dataPath, "utf8"));
 const t0 = Date.now();
+const NEAREST = 8;  // neighbours the page lists for a clicked token
 for (const l of data.layers) {
   l.map = layout(l.knn, 1 + l.layer);
+  const k = l.knn.k, n = l.knn.ids.length / k, keep = Math.min(NEAREST, k);
+  l.nearest = { k: keep, ids: [], dists: [] };
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < keep; j++) l.nearest.ids.push(l.knn.ids[i * k + j]), l.nearest.dists.push(l.knn.dists[i * k + j]);
   delete l.knn;
 }
 data.embedding_map = layout(data.embedding_knn, 99);

@@ -107,6 +107,10 @@ function scatter(canvas, xy, colourOf, label) {
     tip.style.top = e.clientY + 12 + "px";
   };
   canvas.onmouseleave = () => ($("tip").hidden = true);
+  canvas.onclick = (e) => {
+    const r = canvas.getBoundingClientRect(), i = nearest(e.clientX - r.left, e.clientY - r.top);
+    if (i >= 0 && canvas.onpick) canvas.onpick(i);
+  };
   return (i) => { const r = canvas.getBoundingClientRect(); return [r.left + px[2 * i], r.top + px[2 * i + 1]]; };
 }
 function colourFor(i) {
@@ -115,8 +119,21 @@ function colourFor(i) {
   if (state.colour === "target") return t + 1 < M.T ? `hsl(${hue(D.tokens[i + 1])},65%,45%)` : "#999";
   return `hsl(${hue(D.tokens[i])},65%,45%)`;
 }
+function renderNearest(i) {
+  const l = D.layers[state.layer], k = l.nearest.k, box = $("nearest");
+  const s = Math.floor(i / M.T), t = i % M.T;
+  const table = el("table", { id: "nearest-table" });
+  table.append(el("tr", {}, el("th", { text: "cosine" }), el("th", {}, contextNode(s, t))));
+  for (let j = 0; j < k; j++) {
+    const u = l.nearest.ids[i * k + j];
+    table.append(el("tr", { "data-token": String(u) }, el("td", { text: (1 - l.nearest.dists[i * k + j]).toFixed(3) }),
+                    el("td", {}, contextNode(Math.floor(u / M.T), u % M.T))));
+  }
+  box.replaceChildren(el("p", { text: `layer ${l.layer}: nearest gating patterns of seq ${s} pos ${t}` }), table);
+}
 function renderMap() {
   const l = D.layers[state.layer];
+  $("map").onpick = renderNearest;
   window.sgReport.mapScreen = scatter($("map"), l.map, colourFor, (i) => {
     const s = Math.floor(i / M.T), t = i % M.T;
     return `seq ${s} pos ${t}: ${contextString(s, t)}`;
