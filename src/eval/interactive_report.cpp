@@ -104,7 +104,7 @@ NeuronContexts all_contexts(const ScopeData& d, const ScopeLayer& l, int64_t n) 
 void run_node(const std::string& tools_dir, const std::string& data, const std::string& html) {
   const std::string script = (fs::path(tools_dir) / "build.mjs").string();
   SG_CHECK(fs::exists(fs::path(tools_dir) / "node_modules" / "umap-js"), "report: ", tools_dir,
-           "/node_modules has no umap-js: run `npm ci` there (scripts/install_deps.sh does), or "
+           "/node_modules has no umap-js: run `npm ci` there (scripts/install_report_tools.sh does), or "
            "set SGATLIN_REPORT_TOOLS to a tools/report folder that has it");
   std::vector<std::string> args = {"node", script, data, html};
   std::vector<char*> argv;
@@ -127,8 +127,8 @@ void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::ve
              m.dir, " (", m.fingerprint, "): record them again with `sgatlin scope --checkpoint ",
              m.dir, "`");
   } else {
-    std::error_code e1, e2;
-    SG_CHECK(fs::equivalent(d.checkpoint, m.dir, e1) && !e2, "report: the scope records carry no model "
+    std::error_code ec;  // a missing path is simply not the same checkpoint
+    SG_CHECK(fs::equivalent(d.checkpoint, m.dir, ec), "report: the scope records carry no model "
              "fingerprint and were made from ", d.checkpoint, ", not ", m.dir);
   }
   for (const ScopeLayer* l : chosen_layers(d, layers)) {
