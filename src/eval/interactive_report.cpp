@@ -133,8 +133,7 @@ void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::ve
   }
   for (const ScopeLayer* l : chosen_layers(d, layers)) {
     const auto it = m.layers.find(l->layer);
-    SG_CHECK(it != m.layers.end(), "report: layer ", l->layer, " of ", m.dir,
-             " has no sgatlin/peer expert tables (ffw type ", d.ffw_type, ")");
+    if (it == m.layers.end()) continue;  // moe: no single-neuron tables, so no lens
     SG_CHECK(it->second.P == lens_tables(d) && it->second.M == d.M, "report: layer ", l->layer,
              " of ", m.dir, " has ", it->second.P, " tables of ", it->second.M,
              " neurons; the records have ", d.C, " channels of ", d.M);
@@ -262,7 +261,7 @@ nlohmann::json token_index_json(const FiredCounts& fired, int64_t n) {
 }
 
 // report.txt section of a layer: usage, lens of its most used neurons, top pairs.
-void layer_text(const ScopeData& d, const ReportModel& m, const ScopeLayer& l, const NeuronLens& lens,
+void layer_text(const ScopeData& d, const ReportModel& m, const ScopeLayer& l, const NeuronLens* lens,
                 const LayerPicks& u, const InteractiveOptions& o, std::ostringstream& txt) {
   const UsageStats us = pooled_usage_stats(u.counts_CxM, d.C);
   txt << "\n== Layer " << l.layer << ": usage frac_used " << fmt("%.3f", us.frac_used) << ", entropy "
@@ -281,9 +280,10 @@ void layer_text(const ScopeData& d, const ReportModel& m, const ScopeLayer& l, c
   one.layers = {l};
   for (const NeuronEntry& e : top_neurons(one, std::min<int64_t>(o.text.top_neurons, 4), 0)) {
     const int64_t row = (lens_tables(d) == 1 ? 0 : e.channel) * d.M + e.neuron;
-    txt << "  channel " << e.channel << " neuron " << e.neuron << " (" << e.count << " picks)\n"
-        << "    writes " << tokens_of(lens.out_top, row) << "\n    suppresses "
-        << tokens_of(lens.out_bottom, row) << "\n    read from " << tokens_of(lens.in_top, row) << "\n";
+    txt << "  channel " << e.channel << " neuron " << e.neuron << " (" << e.count << " picks)\n";
+    if (lens)
+      txt << "    writes " << tokens_of(lens->out_top, row) << "\n    suppresses "
+          << tokens_of(lens->out_bottom, row) << "\n    read from " << tokens_of(lens->in_top, row) << "\n";
   }
   for (const auto& cj : u.coact) {
     txt << "  channel " << cj["channel"].get<int64_t>() << " most co-picked:";
@@ -315,7 +315,9 @@ nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const Inter
   j["layers"] = nlohmann::json::array();
   j["usage"] = nlohmann::json::array();
   for (const ScopeLayer* l : layers) {
-    NeuronLens lens = layer_lens(d, m, m.layers.at(l->layer), o.lens_k);
+    const auto tables = m.layers.find(l->layer);
+    const bool has_lens = tables != m.layers.end();
+    NeuronLens lens = has_lens ? layer_lens(d, m, tables->second, o.lens_k) : NeuronLens{};
     const LayerPicks u = layer_usage(d, *l, o);
     const UsageStats us = pooled_usage_stats(u.counts_CxM, d.C);
     j["usage"].push_back({{"layer", l->layer}, {"frac_used", round3(us.frac_used)}, {"entropy", round3(us.entropy)},
@@ -324,11 +326,13 @@ nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const Inter
     const KnnGraph g = gating_knn(l->idx_SxTxCxK.data(), N, d.C, d.K, d.M, std::min(o.map_neighbours, N - 1));
     j["layers"].push_back({{"layer", l->layer}, {"counts", u.counts_CxM}, {"neurons", neurons_json(d, *l, u, o.text.contexts)},
                            {"coact", u.coact},
-                           {"lens", {{"out_top", lens.out_top.ids_NxK}, {"out_bottom", lens.out_bottom.ids_NxK},
-                                     {"in_top", lens.in_top.ids_NxK}}},
+                           {"lens", has_lens ? nlohmann::json{{"out_top", lens.out_top.ids_NxK},
+                                                              {"out_bottom", lens.out_bottom.ids_NxK},
+                                                              {"in_top", lens.in_top.ids_NxK}}
+                                             : nlohmann::json(nullptr)},
                            {"knn", knn_json(g)}});
-    layer_text(d, m, *l, lens, u, o, txt);
-    if (lens_out) (*lens_out)[l->layer] = std::move(lens);
+    layer_text(d, m, *l, has_lens ? &lens : nullptr, u, o, txt);
+    if (lens_out && has_lens) (*lens_out)[l->layer] = std::move(lens);
   }
   j["token_neurons"] = token_index_json(fired, o.token_neurons);
   j["embedding_knn"] = knn_json(cosine_knn(m.E_VxD.data(), m.V, m.D, std::min(o.map_neighbours, m.V - 1)));

@@ -33,7 +33,8 @@ struct InteractiveOptions {
 };
 
 // Checks that the records came from this checkpoint (fingerprint, shapes, vocab) and that
-// the chosen layers were recorded; throws naming both otherwise.
+// the chosen layers were recorded; throws naming both otherwise. moe layers (no
+// single-neuron tables) get everything but the lens.
 void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::vector<int64_t>& layers);
 
 // The page's data (before tools/report adds the map layouts): see build.mjs.

@@ -186,12 +186,13 @@ function renderNeuron(layer, c, n) {
   if (li === undefined || c >= M.C || n >= M.M) return void page.append(el("p", { text: "no such neuron" }));
   const l = D.layers[li], rec = neuronsBy[li].get(c + ":" + n), k = M.lens_k;
   const row = (M.P === 1 ? 0 : c) * M.M + n, lens = (name) => l.lens[name].slice(row * k, (row + 1) * k);
+  const lensRows = l.lens ? [lensRow("writes", "out", lens("out_top")), lensRow("suppresses", "neg", lens("out_bottom")),
+                             lensRow("read from (embeddings)", "in", lens("in_top"))]
+                          : [el("p", { text: "no lens: this layer has no single-neuron expert tables (moe)" })];
   const count = l.counts[c * M.M + n];
   page.append(el("h2", { text: `layer ${layer}, channel ${c}, neuron ${n}` }),
               el("p", { id: "usage", text: `picked for ${count} of ${N} recorded tokens (${((100 * count) / N).toFixed(2)} %)` }),
-              el("h3", { text: "Lens (through the tied unembedding, after the final norm's scale)" }),
-              lensRow("writes", "out", lens("out_top")), lensRow("suppresses", "neg", lens("out_bottom")),
-              lensRow("read from (embeddings)", "in", lens("in_top")));
+              el("h3", { text: "Lens (through the tied unembedding, after the final norm's scale)" }), ...lensRows);
   const ctxs = el("table", { id: "contexts" });
   ctxs.append(el("tr", {}, el("th", { text: "score" }), el("th", { text: "strongest contexts" })));
   for (const [s, t, score] of rec ? rec[3] : []) ctxs.append(el("tr", {}, el("td", { text: score.toFixed(3) }), el("td", {}, contextNode(s, t))));
