@@ -1,6 +1,6 @@
 // Screenshots of a report for the docs: node screenshot.mjs REPORT.html OUT_PREFIX [TOKEN]
 // writes OUT_PREFIX_overview.png (token search for TOKEN, default "LORD", with a map point
-// hovered) and OUT_PREFIX_neuron.png (the page of the first neuron listed).
+// clicked: its context and nearest gating patterns) and OUT_PREFIX_neuron.png (the page of the first neuron listed).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -21,7 +21,7 @@ try {
   await page.waitForSelector("body[data-ready='1']");
   await page.fill("#search", token);
   const [x, y] = await page.evaluate(() => window.sgReport.mapScreen(300));
-  await page.mouse.move(x, y);
+  await page.mouse.click(x, y);
   await page.screenshot({ path: `${prefix}_overview.png` });
   await page.click("#neurons li a");
   await page.waitForSelector("#neuron:not([hidden]) .lens");
