@@ -218,6 +218,15 @@ LayerPicks layer_usage(const ScopeData& d, const ScopeLayer& l, const Interactiv
   return u;
 }
 
+// Usage as `eval` reports it: one pool per channel (sgatlin), or the heads folded into the
+// one shared table (peer).
+UsageStats layer_usage_stats(const ScopeData& d, const LayerPicks& u) {
+  if (lens_tables(d) == d.C) return pooled_usage_stats(u.counts_CxM, d.C);
+  std::vector<int64_t> folded(d.M, 0);
+  for (int64_t j = 0; j < d.C * d.M; ++j) folded[j % d.M] += u.counts_CxM[j];
+  return pooled_usage_stats(folded, 1);
+}
+
 // Neuron pages: [channel, neuron, picks, [[seq, pos, score]...], [[partner, count]...]]
 // for every neuron picked at least once.
 nlohmann::json neurons_json(const ScopeData& d, const ScopeLayer& l, const LayerPicks& u, int64_t contexts) {
@@ -263,7 +272,7 @@ nlohmann::json token_index_json(const FiredCounts& fired, int64_t n) {
 // report.txt section of a layer: usage, lens of its most used neurons, top pairs.
 void layer_text(const ScopeData& d, const ReportModel& m, const ScopeLayer& l, const NeuronLens* lens,
                 const LayerPicks& u, const InteractiveOptions& o, std::ostringstream& txt) {
-  const UsageStats us = pooled_usage_stats(u.counts_CxM, d.C);
+  const UsageStats us = layer_usage_stats(d, u);
   txt << "\n== Layer " << l.layer << ": usage frac_used " << fmt("%.3f", us.frac_used) << ", entropy "
       << fmt("%.3f", us.entropy) << " ==\n";
   const int64_t k = o.lens_k;
@@ -319,7 +328,7 @@ nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const Inter
     const bool has_lens = tables != m.layers.end();
     NeuronLens lens = has_lens ? layer_lens(d, m, tables->second, o.lens_k) : NeuronLens{};
     const LayerPicks u = layer_usage(d, *l, o);
-    const UsageStats us = pooled_usage_stats(u.counts_CxM, d.C);
+    const UsageStats us = layer_usage_stats(d, u);
     j["usage"].push_back({{"layer", l->layer}, {"frac_used", round3(us.frac_used)}, {"entropy", round3(us.entropy)},
                           {"cv", round3(us.cv)}, {"min_max_ratio", round3(us.min_max_ratio)}});
     add_fired(d, *l, fired);
