@@ -22,12 +22,10 @@ struct ReportArgs {
 
 void run_report(ReportArgs a) {
   apply_threads(a.threads);
-  const ScopeData d = load_scope(a.scope);
-  const ReportModel m = load_report_model(a.checkpoint.empty() ? d.checkpoint : a.checkpoint);
   const char* tools = std::getenv("SGATLIN_REPORT_TOOLS");
   a.opt.tools_dir = tools ? tools : SGATLIN_REPORT_TOOLS;
+  std::cout << report_from_scope(a.scope, a.checkpoint, a.out, a.opt);
   const std::string out = a.out.empty() ? a.scope : a.out;
-  std::cout << write_report(d, m, out, a.opt);
   std::cerr << "report: " << out << "/report.html, " << out << "/report.txt\n";
 }
 

@@ -384,4 +384,11 @@ std::string write_report(const ScopeData& d, const ReportModel& m, const std::st
   return analysis;
 }
 
+std::string report_from_scope(const std::string& scope_dir, const std::string& checkpoint,
+                              const std::string& out_dir, const InteractiveOptions& o) {
+  const ScopeData d = load_scope(scope_dir);
+  const ReportModel m = load_report_model(checkpoint.empty() ? d.checkpoint : checkpoint);
+  return write_report(d, m, out_dir.empty() ? scope_dir : out_dir, o);
+}
+
 }  // namespace sg

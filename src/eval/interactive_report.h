@@ -48,4 +48,9 @@ nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const Inter
 std::string write_report(const ScopeData& d, const ReportModel& m, const std::string& out_dir,
                          const InteractiveOptions& o);
 
+// `sgatlin report`: loads the records of scope_dir and the checkpoint (empty: the one
+// they name), writes the report into out_dir (empty: scope_dir); returns write_report's text.
+std::string report_from_scope(const std::string& scope_dir, const std::string& checkpoint,
+                              const std::string& out_dir, const InteractiveOptions& o);
+
 }  // namespace sg
