@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(build-essential cmake pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev
           libsentencepiece-dev doctest-dev bible-kjv gnuplot-nox)
 PACKAGES+=(clang-format)  # scripts/ci_format.sh checks the formatting
+PACKAGES+=(nodejs chromium)  # `sgatlin report` builds its page with node; its test runs Chromium
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,7 +1,7 @@
 // sgatlin scope: gating records of a checkpoint over a token shard.
 //
 // OUT/index.json describes everything (format "sgatlin-scope-1"):
-//   {"format", "checkpoint", "data", "ffw_type", "sequences": S, "seq_len": T,
+//   {"format", "checkpoint", "model_fnv1a64", "data", "ffw_type", "sequences": S, "seq_len": T,
 //    "n_channels": C, "knn": K, "n_neurons": M, "tokens": "tokens.npy",
 //    "layers": [{"layer": L, "indices": "layer_L_indices.npy", "scores": "layer_L_scores.npy"}],
 //    "pieces": [[piece of every token of sequence 0], ...]}
@@ -22,6 +22,7 @@
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "eval/npy.h"
+#include "eval/report_model.h"
 #include "nn/ffw_types.h"
 #include "util/file_io.h"
 
@@ -98,7 +99,8 @@ void run_scope(const ScopeArgs& a) {
     pieces.push_back(std::move(seq));
   }
   const nlohmann::json index = {
-      {"format", "sgatlin-scope-1"}, {"checkpoint", cm.dir}, {"data", shard},
+      {"format", "sgatlin-scope-1"}, {"checkpoint", cm.dir},
+      {"model_fnv1a64", model_fingerprint(cm.dir)}, {"data", shard},
       {"ffw_type", mc.ffw.type}, {"sequences", S}, {"seq_len", T}, {"n_channels", C},
       {"knn", K}, {"n_neurons", M}, {"tokens", "tokens.npy"}, {"layers", layer_list},
       {"pieces", pieces}};

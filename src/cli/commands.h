@@ -17,6 +17,7 @@ void register_intervene(CLI::App& app); // cmd_intervene.cpp
 void register_scope(CLI::App& app);     // cmd_scope.cpp
 void register_report(CLI::App& app);    // cmd_report.cpp
 void register_sweep(CLI::App& app);     // cmd_sweep.cpp
+void register_facts(CLI::App& app);     // cmd_facts.cpp
 // `bench` with its `ops` subcommand; returned so more bench modes can attach to it.
 CLI::App* register_bench(CLI::App& app);
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   sg::cli::register_intervene(app);
   sg::cli::register_scope(app);
   sg::cli::register_report(app);
+  sg::cli::register_facts(app);
   sg::cli::register_sweep(app);
   sg::cli::register_bench(app);
   try {

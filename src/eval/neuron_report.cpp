@@ -15,8 +15,6 @@
 #include "util/error.h"
 #include "util/file_io.h"
 
-namespace fs = std::filesystem;
-
 namespace sg {
 
 namespace {
@@ -43,18 +41,6 @@ std::vector<int64_t> pattern(const ScopeData& d, int64_t token) {
   return keys;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '&') o += "&amp;";
-    else if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
-  }
-  return o;
-}
-
 // Piece as text: sentencepiece's word mark "▁" becomes a space.
 std::string piece_text(const std::string& p) {
   std::string o;
@@ -75,20 +61,10 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-// Context as HTML: the neighbours plain, the token itself marked.
-std::string context_html(const ScopeData& d, int64_t seq, int64_t pos, int64_t left, int64_t right) {
-  std::string o;
-  for (int64_t t = std::max<int64_t>(0, pos - left); t <= std::min(d.T - 1, pos + right); ++t) {
-    const std::string p = html_escape(piece_text(d.pieces_SxT[seq * d.T + t]));
-    o += t == pos ? "<mark>" + p + "</mark>" : p;
-  }
-  return o;
-}
-
 }  // namespace
 
 ScopeData load_scope(const std::string& dir) {
-  const fs::path root(dir);
+  const std::filesystem::path root(dir);
   const auto index = nlohmann::json::parse(read_file((root / "index.json").string()));
   SG_CHECK(index.value("format", "") == "sgatlin-scope-1", dir,
            "/index.json: not a sgatlin scope index (format ", index.value("format", "?"), ")");
@@ -101,6 +77,7 @@ ScopeData load_scope(const std::string& dir) {
   d.checkpoint = index.value("checkpoint", "");
   d.data = index.value("data", "");
   d.ffw_type = index.value("ffw_type", "");
+  d.model_fingerprint = index.value("model_fnv1a64", "");
   d.tokens_SxT = npy_values<int32_t>((root / index.at("tokens").get<std::string>()).string(), "<i4",
                                      {d.S, d.T});
   const auto& pieces = index.at("pieces");
@@ -186,7 +163,7 @@ std::string context_text(const ScopeData& d, int64_t seq, int64_t pos, int64_t l
   return o;
 }
 
-void write_neuron_report(const ScopeData& d, const std::string& out_dir, const ReportOptions& o) {
+std::string neuron_report_text(const ScopeData& d, const ReportOptions& o) {
   const int64_t left = 5, right = 2;
   const std::vector<NeuronEntry> neurons = top_neurons(d, o.top_neurons, o.contexts);
   std::vector<std::pair<int64_t, int64_t>> samples;  // evenly spaced, skipping each leading eos
@@ -194,59 +171,29 @@ void write_neuron_report(const ScopeData& d, const std::string& out_dir, const R
   for (int64_t i = 0; i < total && static_cast<int64_t>(samples.size()) < o.sample_tokens; i += step)
     samples.push_back({i / (d.T - 1), 1 + i % (d.T - 1)});
 
-  std::ostringstream html, txt;
-  const std::string title = "sgatlin neuron report";
-  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" << title << "</title>\n"
-       << "<style>body{font-family:sans-serif;margin:2em;max-width:70em}"
-          "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;"
-          "padding:2px 6px;vertical-align:top}td.ctx{font-family:monospace;white-space:pre}"
-          "mark{background:#fd6;font-weight:bold}h3{margin-top:1.5em}</style></head><body>\n"
-       << "<h1>" << title << "</h1>\n<p>checkpoint " << html_escape(d.checkpoint) << "<br>data "
-       << html_escape(d.data) << "<br>" << d.S << " sequences x " << d.T << " tokens, "
-       << html_escape(d.ffw_type) << ", " << d.C << " channels, K " << d.K << " of " << d.M
-       << " neurons</p>\n<h2>Most used neurons and their strongest contexts</h2>\n";
-  txt << title << "\ncheckpoint " << d.checkpoint << "\ndata " << d.data << "\n" << d.S
+  std::ostringstream txt;
+  txt << "sgatlin neuron report\ncheckpoint " << d.checkpoint << "\ndata " << d.data << "\n" << d.S
       << " sequences x " << d.T << " tokens, " << d.ffw_type << ", " << d.C << " channels, K "
       << d.K << " of " << d.M << " neurons\n\n== Most used neurons (count of picks) and their "
       << "strongest contexts ==\n";
   int64_t cur_layer = -1, cur_channel = -1;
   for (const NeuronEntry& e : neurons) {
     if (e.layer != cur_layer || e.channel != cur_channel) {
-      if (cur_layer >= 0) html << "</table>\n";
-      html << "<h3>layer " << e.layer << ", channel " << e.channel << "</h3>\n<table><tr><th>neuron"
-           << "</th><th>picks</th><th>contexts (score)</th></tr>\n";
       txt << "\nlayer " << e.layer << " channel " << e.channel << "\n";
       cur_layer = e.layer;
       cur_channel = e.channel;
     }
-    html << "<tr><td>" << e.neuron << "</td><td>" << e.count << "</td><td class=\"ctx\">";
     txt << "  neuron " << e.neuron << " (" << e.count << " picks)\n";
-    for (size_t i = 0; i < e.contexts.size(); ++i) {
-      const Context& c = e.contexts[i];
-      html << (i ? "\n" : "") << context_html(d, c.seq, c.pos, left, right) << "  ("
-           << fmt("%.3g", c.score) << ")";
+    for (const Context& c : e.contexts)
       txt << "    " << fmt("%8.3g", c.score) << "  " << context_text(d, c.seq, c.pos, left, right) << "\n";
-    }
-    html << "</td></tr>\n";
   }
-  if (cur_layer >= 0) html << "</table>\n";
-  html << "<h2>Tokens with the nearest gating patterns</h2>\n<p>Cosine similarity of the 0/1 "
-          "pick vectors over (layer, channel, neuron): the fraction of picks two tokens share.</p>\n";
   txt << "\n== Tokens with the nearest gating patterns (cosine of pick sets) ==\n";
   for (const auto& [seq, pos] : samples) {
-    html << "<h3 class=\"ctx\">" << context_html(d, seq, pos, left, right) << "</h3>\n<table>";
     txt << "\n" << context_text(d, seq, pos, left, right) << "\n";
-    for (const Neighbour& nb : nearest_tokens(d, seq, pos, o.neighbours)) {
-      html << "<tr><td>" << fmt("%.3f", nb.cosine) << "</td><td class=\"ctx\">"
-           << context_html(d, nb.seq, nb.pos, left, right) << "</td></tr>";
+    for (const Neighbour& nb : nearest_tokens(d, seq, pos, o.neighbours))
       txt << "    " << fmt("%.3f", nb.cosine) << "  " << context_text(d, nb.seq, nb.pos, left, right) << "\n";
-    }
-    html << "</table>\n";
   }
-  html << "</body></html>\n";
-  fs::create_directories(out_dir);
-  write_file_atomic((fs::path(out_dir) / "report.html").string(), html.str());
-  write_file_atomic((fs::path(out_dir) / "report.txt").string(), txt.str());
+  return txt.str();
 }
 
 }  // namespace sg

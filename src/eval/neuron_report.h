@@ -18,6 +18,7 @@ struct ScopeLayer {
 struct ScopeData {
   int64_t S = 0, T = 0, C = 0, K = 0, M = 0;
   std::string checkpoint, data, ffw_type;
+  std::string model_fingerprint;  // index.json "model_fnv1a64" (empty in older records)
   std::vector<int32_t> tokens_SxT;
   std::vector<std::string> pieces_SxT;
   std::vector<ScopeLayer> layers;
@@ -54,8 +55,8 @@ std::string context_text(const ScopeData& d, int64_t seq, int64_t pos, int64_t l
 struct ReportOptions {
   int64_t top_neurons = 8, contexts = 6, sample_tokens = 24, neighbours = 6;
 };
-// Writes OUT/report.html (self-contained: inline CSS, no scripts or network resources)
-// and OUT/report.txt.
-void write_neuron_report(const ScopeData& d, const std::string& out_dir, const ReportOptions& o);
+// The terminal report (report.txt): most used neurons with their strongest contexts, and
+// the nearest gating patterns of `sample_tokens` evenly spaced tokens.
+std::string neuron_report_text(const ScopeData& d, const ReportOptions& o);
 
 }  // namespace sg

@@ -30,14 +30,14 @@ void write(const std::string& path, const char* descr, const void* data, size_t 
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  SG_CHECK(out, path, ": cannot create");
+  // Atomic (temp file, fsync, rename): a killed writer leaves no half-written array.
+  AtomicFile out(path);
   const uint16_t len = static_cast<uint16_t>(header.size());
   out.write("\x93NUMPY\x01\x00", 8);
-  out.write(reinterpret_cast<const char*>(&len), 2);
-  out << header;
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n * elem));
-  SG_CHECK(out.good(), path, ": write failed");
+  out.write(&len, 2);
+  out.write(header.data(), header.size());
+  out.write(data, n * elem);
+  out.commit();
 }
 
 }  // namespace

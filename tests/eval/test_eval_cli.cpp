@@ -1,6 +1,7 @@
 // The inspection commands end to end on a tiny trained run: eval reproduces the
 // trainer's validation numbers, intervene reads a pairs file.
 #include <cstring>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -162,6 +163,22 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
 
   REQUIRE(run(kBin + " report --scope " + dir.file("scope") + " --top 2 --samples 3", &out) == 0);
   CHECK(sg::read_file(dir.file("scope/report.txt")).find("layer 1 channel 1") != std::string::npos);
+  CHECK(sg::read_file(dir.file("scope/report.html")).find("Content-Security-Policy") != std::string::npos);
+
+  // Bad input: a layer that was not recorded, records from another checkpoint (their
+  // fingerprint no longer matches): clear errors, and no file of the report is written.
+  CHECK(run(kBin + " report --scope " + dir.file("scope") + " --layers 5 --out " + dir.file("r5"), &out) == 1);
+  CHECK(out.find("layer 5 was not recorded (recorded layers: 0, 1)") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("r5/report.html")));
+  nlohmann::json other = nlohmann::json::parse(sg::read_file(dir.file("scope/index.json")));
+  const std::string real_fp = other["model_fnv1a64"];
+  CHECK(real_fp.size() == 16);
+  other["model_fnv1a64"] = "0123456789abcdef";
+  dir.write("scope/index.json", other.dump());
+  CHECK(run(kBin + " report --scope " + dir.file("scope") + " --out " + dir.file("r6"), &out) == 1);
+  CHECK(out.find("0123456789abcdef") != std::string::npos);
+  CHECK(out.find(real_fp) != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("r6")));
 
   const std::string bad = dir.write(
       "bad.jsonl",
