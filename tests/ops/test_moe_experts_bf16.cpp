@@ -1,5 +1,5 @@
-// The bf16 path of the fused moe op (spec §2.4) against a double reference (the fp32 path
-// is tested through the moe layer in tests/nn).
+// The bf16 path of the fused moe op (spec §2.4) against a double reference (the fp32 path:
+// test_moe_experts.cpp).
 #include "ops/moe_experts.h"
 
 #include "bf16_bound.h"

@@ -1,5 +1,5 @@
-// The bf16 path of the gathered-row expert op (fp32 is tested through the sgatlin and
-// peer layers in tests/nn/test_sgatlin.cpp).
+// The bf16 path of the gathered-row expert op (the fp32 path: test_sparse_experts.cpp and
+// the sgatlin and peer layers in tests/nn/test_sgatlin.cpp).
 #include "ops/sparse_experts.h"
 
 #include <random>
