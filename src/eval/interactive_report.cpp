@@ -42,20 +42,6 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-// Piece as text: sentencepiece's word mark "▁" becomes a space.
-std::string piece_text(const std::string& p) {
-  std::string o;
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p.compare(i, 3, "\xe2\x96\x81") == 0) {
-      o += ' ';
-      i += 2;
-    } else {
-      o += p[i];
-    }
-  }
-  return o;
-}
-
 std::vector<const ScopeLayer*> chosen_layers(const ScopeData& d, const std::vector<int64_t>& layers) {
   std::vector<const ScopeLayer*> out;
   std::string recorded;

@@ -41,6 +41,14 @@ std::vector<int64_t> pattern(const ScopeData& d, int64_t token) {
   return keys;
 }
 
+std::string fmt(const char* f, double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+}  // namespace
+
 // Piece as text: sentencepiece's word mark "▁" becomes a space.
 std::string piece_text(const std::string& p) {
   std::string o;
@@ -54,14 +62,6 @@ std::string piece_text(const std::string& p) {
   }
   return o;
 }
-
-std::string fmt(const char* f, double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-}  // namespace
 
 ScopeData load_scope(const std::string& dir) {
   const std::filesystem::path root(dir);

@@ -55,6 +55,8 @@ std::string context_text(const ScopeData& d, int64_t seq, int64_t pos, int64_t l
 struct ReportOptions {
   int64_t top_neurons = 8, contexts = 6, sample_tokens = 24, neighbours = 6;
 };
+// A sentencepiece piece as text: the word mark "▁" becomes a space.
+std::string piece_text(const std::string& piece);
 // The terminal report (report.txt): most used neurons with their strongest contexts, and
 // the nearest gating patterns of `sample_tokens` evenly spaced tokens.
 std::string neuron_report_text(const ScopeData& d, const ReportOptions& o);
