@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(build-essential cmake pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev
           libsentencepiece-dev doctest-dev bible-kjv gnuplot-nox)
+PACKAGES+=(openmpi-bin libopenmpi-dev)  # data-parallel training over MPI (docs/DISTRIBUTED.md)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "data/tokenizer.h"
+#include "dist/comm.h"
 #include "util/error.h"
 #include "util/file_io.h"
 
@@ -35,6 +36,7 @@ TrainOptions prepare_run(const RunConfig& cfg, const std::string& run_dir, bool 
   opt.resume = resume;
   opt.eos_id = tok.eos_id();
   opt.pad_id = tok.pad_id();
+  if (!dist::is_root()) return opt;  // rank 0 alone writes into the run folder
   fs::create_directories(run_dir);
   write_file_atomic((fs::path(run_dir) / "tokenizer.model").string(), read_file(cfg.data.tokenizer));
   return opt;
