@@ -9,6 +9,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "dist/comm.h"
 #include "train/bench.h"
 #include "train/checkpoint.h"
 #include "train/run_setup.h"
@@ -160,6 +161,16 @@ void print_plan(const std::vector<PlannedRun>& plan, const std::vector<RunState>
                 format_duration(total).c_str(), apply_threads(0));
 }
 
+// Every run of the plan that has a summary.json, in plan order.
+std::vector<SweepRow> finished_rows(const std::vector<PlannedRun>& plan) {
+  std::vector<SweepRow> rows;
+  for (const PlannedRun& r : plan) {
+    const fs::path summary = fs::path(r.run_dir) / "summary.json";
+    if (r.steps > 0 && fs::exists(summary)) rows.push_back({r, read_train_summary(summary.string())});
+  }
+  return rows;
+}
+
 void refresh_outputs(const SweepSpec& spec, const std::vector<SweepRow>& rows, bool plot) {
   write_sweep_summary(spec, rows);
   if (!plot || rows.empty()) return;
@@ -186,6 +197,7 @@ void run_sweep(const SweepArgs& a) {
   std::vector<RunState> states;
   for (const auto& r : plan) states.push_back(run_state(r, have_data));
   const size_t runnable = std::count_if(plan.begin(), plan.end(), [](const PlannedRun& r) { return r.steps > 0; });
+  if (dist::world_rank() == 0)
   std::printf("sweep %s: %zu runs (%zu budgets x %zu types x %zu scales x %zu grid points) in %s\n",
               a.config.c_str(), plan.size(), spec.budgets.size(), spec.types.size(),
               spec.scales.size(), plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
@@ -196,7 +208,7 @@ void run_sweep(const SweepArgs& a) {
                a.bench_steps > 0 ? bench_shapes(plan, states, a.bench_steps) : std::map<std::string, double>{});
     return;
   }
-  print_plan(plan, states, {});
+  if (dist::world_rank() == 0) print_plan(plan, states, {});
   SG_CHECK(runnable > 0, a.config, ": every run has 0 steps: the budgets are smaller than one "
            "optimizer step of the smallest model (raise budgets or lower data.batch_size)");
   std::fflush(stdout);
@@ -205,6 +217,9 @@ void run_sweep(const SweepArgs& a) {
   std::vector<SweepRow> rows;
   std::vector<std::string> failed;
   for (size_t i = 0; i < plan.size(); ++i) {
+    // Under mpirun each rank trains every R-th run alone, with its own threads.
+    if (static_cast<int>(i % dist::world_size()) != dist::world_rank()) continue;
+    const dist::SoloScope solo;
     const PlannedRun& r = plan[i];
     const std::string tag = cat("[", i + 1, "/", plan.size(), "] ", r.name);
     if (states[i].status == Status::zero_steps) {
@@ -230,7 +245,14 @@ void run_sweep(const SweepArgs& a) {
       failed.push_back(r.name);
       continue;
     }
-    refresh_outputs(spec, rows, plot);
+    if (dist::world_size() == 1) refresh_outputs(spec, rows, plot);
+  }
+  if (dist::world_size() > 1) {  // rank 0 reports once every rank is done
+    dist::world_barrier();
+    const double n_failed = dist::sum_in_rank_order(static_cast<double>(failed.size()));
+    if (dist::world_rank() != 0) return;
+    rows = finished_rows(plan);
+    failed.resize(static_cast<size_t>(n_failed), "(a run of another rank, named in its messages above)");
   }
   refresh_outputs(spec, rows, plot);
   std::printf("summary: %s/summary.csv and summary.json (%zu runs)\n", spec.workdir.c_str(), rows.size());

@@ -10,7 +10,8 @@
 namespace sg::dist {
 
 namespace {
-int g_rank = 0, g_size = 1;
+int g_rank = 0, g_size = 1;              // the active scope
+int g_world_rank = 0, g_world_size = 1;  // the job
 bool g_initialised = false;
 }  // namespace
 
@@ -23,13 +24,25 @@ void check(int mpi_code, const char* what) {
        " (another rank probably died; see its message above)");
 }
 
+// Started by mpirun/mpiexec (OpenMPI, MPICH/Hydra) or srun with a PMI/PMIx plugin.
+// Without a launcher MPI is not initialised at all: OpenMPI's singleton init would
+// spawn a helper daemon found through PATH, slow every command and fail in a bare
+// environment.
+bool launched_by_mpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"})
+    if (std::getenv(var)) return true;
+  return false;
+}
+
 void init(int* argc, char*** argv) {
-  if (g_initialised) return;
+  if (g_initialised || !launched_by_mpi()) return;
   int provided = 0;
   MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+  g_world_rank = g_rank;
+  g_world_size = g_size;
   g_initialised = true;
 }
 
@@ -41,6 +54,23 @@ void finalize() {
 int rank() { return g_rank; }
 int size() { return g_size; }
 bool is_root() { return g_rank == 0; }
+
+SoloScope::SoloScope() : rank_(g_rank), size_(g_size) {
+  g_rank = 0;
+  g_size = 1;
+}
+
+SoloScope::~SoloScope() {
+  g_rank = rank_;
+  g_size = size_;
+}
+
+int world_rank() { return g_world_rank; }
+int world_size() { return g_world_size; }
+
+void world_barrier() {
+  if (g_world_size > 1) check(MPI_Barrier(MPI_COMM_WORLD), "Barrier");
+}
 
 std::vector<double> sum_in_rank_order(const std::vector<double>& local) {
   if (g_size == 1) return local;
@@ -74,12 +104,13 @@ std::string broadcast(const std::string& s) {
 }
 
 void abort_all(const std::string& message, int code) {
-  if (g_size > 1) {
-    std::fprintf(stderr, "error (rank %d of %d): %s\n", g_rank, g_size, message.c_str());
+  if (g_world_size > 1) {
+    std::fprintf(stderr, "error (rank %d of %d): %s\n", g_world_rank, g_world_size, message.c_str());
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, code);
   }
   std::fprintf(stderr, "error: %s\n", message.c_str());
+  finalize();  // mpirun -np 1 reports a rank that exits without it as a crash
   std::exit(code);
 }
 

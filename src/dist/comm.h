@@ -9,7 +9,8 @@
 
 namespace sg::dist {
 
-// MPI_Init_thread (funneled: only the main thread calls MPI; OpenMP threads never do).
+// MPI_Init_thread when started by an MPI launcher (funneled: only the main thread calls
+// MPI; OpenMP threads never do); otherwise nothing, and this process is a world of one.
 // Installs an error handler that returns codes instead of aborting, so failures carry
 // context. Safe to call once per process; finalize() at normal exit.
 void init(int* argc, char*** argv);
@@ -26,6 +27,25 @@ double sum_in_rank_order(double local);
 bool any(bool flag);
 // Rank 0's string on every rank.
 std::string broadcast(const std::string& s);
+
+// While alive, this rank is a world of one for everything above (a sweep trains one
+// whole run per rank): size() is 1, rank() 0, and no collective touches the others.
+class SoloScope {
+ public:
+  SoloScope();
+  ~SoloScope();
+  SoloScope(const SoloScope&) = delete;
+  SoloScope& operator=(const SoloScope&) = delete;
+
+ private:
+  int rank_, size_;
+};
+
+// The rank and rank count of the job, whatever scope is active (sweep scheduling).
+int world_rank();
+int world_size();
+// Waits for every rank of the job.
+void world_barrier();
 
 // Ends the whole job from any rank after printing `message` (prefixed with the rank):
 // the others are killed by mpirun, so nothing hangs on a collective that will never

@@ -185,3 +185,28 @@ TEST_CASE("mpi: SIGTERM to one rank stops all after the step; the checkpoint res
   CHECK(read_log(dir.file("two/tiny")).train == read_log(dir.file("one/tiny")).train);
   CHECK(final_weights(dir.file("two/tiny")) == final_weights(dir.file("one/tiny")));
 }
+
+TEST_CASE("mpi: a sweep trains its runs one per rank; rank 0 writes the summary") {
+  TempDir dir;
+  const std::string base = write_config(dir, prepare(dir), 2, 12);
+  auto sweep_file = [&](const std::string& workdir) {
+    const nlohmann::json sweep = {{"base", base}, {"budgets", {1.5e9}}, {"types", {"mlp", "swiglu"}},
+                                  {"scales", {1}}, {"workdir", dir.file(workdir)}};
+    return dir.write(workdir + ".json", sweep.dump());
+  };
+  std::string out;
+  INFO(out);
+  REQUIRE(run(kEnv + kBin + " sweep --threads 1 --config " + sweep_file("one"), &out) == 0);
+  REQUIRE(run(mpirun(2) + kBin + " sweep --threads 1 --config " + sweep_file("two"), &out) == 0);
+  CHECK(out.find("[1/2] b1.5e9_mlp_s1: training") != std::string::npos);
+  CHECK(out.find("[2/2] b1.5e9_swiglu_s1: training") != std::string::npos);
+  const auto summary = nlohmann::json::parse(read_file(dir.file("two/summary.json")));
+  REQUIRE(summary.size() == 2);
+  for (const char* name : {"b1.5e9_mlp_s1", "b1.5e9_swiglu_s1"})
+    CHECK(read_log(dir.file(std::string("two/") + name)).train ==
+          read_log(dir.file(std::string("one/") + name)).train);
+  // Rerun: both finished, nothing trains.
+  REQUIRE(run(mpirun(2) + kBin + " sweep --threads 1 --config " + sweep_file("two"), &out) == 0);
+  CHECK(out.find("finished earlier, skipped") != std::string::npos);
+  CHECK(out.find("_s1: training") == std::string::npos);
+}
