@@ -79,7 +79,7 @@ std::string train_cmd(const std::string& cfg, const std::string& workdir) {
 
 }  // namespace
 
-TEST_CASE("distributed: the ranks share the micro-batches, and a count that does not divide is refused") {
+TEST_CASE("distributed: ranks share the micro-batches and a rank count that does not divide is refused") {
   const MicroBatchShare s = share_micro_batches(4, 2, 1);
   CHECK(s.first == 2);
   CHECK(s.count == 2);
@@ -133,7 +133,7 @@ TEST_CASE("mpi: 4 ranks agree with one process over 30 steps and run to run") {
   CHECK(final_weights(dir.file("a/tiny")) == final_weights(dir.file("b/tiny")));
 }
 
-TEST_CASE("mpi: more ranks than micro-batches is refused before training, naming the numbers") {
+TEST_CASE("mpi: more ranks than micro-batches is refused before training naming the numbers") {
   TempDir dir;
   const std::string cfg = write_config(dir, prepare(dir), 2, 4);
   std::string out;
@@ -143,7 +143,7 @@ TEST_CASE("mpi: more ranks than micro-batches is refused before training, naming
   CHECK_FALSE(std::filesystem::exists(dir.file("w/tiny/metrics.jsonl")));
 }
 
-TEST_CASE("mpi: one rank SIGKILLed: the others stop quickly, the run resumes on another rank count") {
+TEST_CASE("mpi: one rank SIGKILLed stops the others quickly and the run resumes on another rank count") {
   TempDir dir;
   const std::string cfg = write_config(dir, prepare(dir), 2, 12);
   std::string out;
@@ -167,7 +167,7 @@ TEST_CASE("mpi: one rank SIGKILLed: the others stop quickly, the run resumes on 
   CHECK(final_weights(dir.file("two/tiny")) == final_weights(dir.file("one/tiny")));
 }
 
-TEST_CASE("mpi: SIGTERM to one rank stops all after the step; the checkpoint resumes bit-identically") {
+TEST_CASE("mpi: SIGTERM to one rank stops all after the step and the checkpoint resumes bit-identically") {
   TempDir dir;
   const std::string cfg = write_config(dir, prepare(dir), 2, 12);
   std::string out;
@@ -186,7 +186,7 @@ TEST_CASE("mpi: SIGTERM to one rank stops all after the step; the checkpoint res
   CHECK(final_weights(dir.file("two/tiny")) == final_weights(dir.file("one/tiny")));
 }
 
-TEST_CASE("mpi: a sweep trains its runs one per rank; rank 0 writes the summary") {
+TEST_CASE("mpi: a sweep trains its runs one per rank and rank 0 writes the summary") {
   TempDir dir;
   const std::string base = write_config(dir, prepare(dir), 2, 12);
   auto sweep_file = [&](const std::string& workdir) {

@@ -58,7 +58,7 @@ int64_t logged_steps(const std::string& metrics) {
 
 }  // namespace
 
-TEST_CASE("train: SIGTERM finishes the step, checkpoints, says stopped; the run resumes bit-identically") {
+TEST_CASE("train: SIGTERM finishes the step and checkpoints and the run resumes bit-identically") {
   TempDir dir;
   const std::string cfg = config(dir, 400);
   std::string out;
