@@ -36,6 +36,10 @@ bool launched_by_mpi() {
 
 void init(int* argc, char*** argv) {
   if (g_initialised || !launched_by_mpi()) return;
+  // A rank waiting for the others yields its core instead of spinning: on a machine
+  // with more runnable threads than cores the spinning stole time from the ranks still
+  // computing (docs/PERFORMANCE.md, data-parallel). An explicit setting wins.
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
   int provided = 0;
   MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);

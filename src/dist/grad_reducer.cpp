@@ -87,6 +87,9 @@ size_t GradReducer::buckets() const { return buckets_.size(); }
 void GradReducer::arm(const std::vector<size_t>& layer_marks) {
   marks_ = layer_marks;
   armed_ = true;
+  // One process, one micro-batch: the parameters' grads already are the sum. Skipping
+  // the accumulator changes no bit (0 + g == g; a -0 becoming +0 changes no AdamW result).
+  in_place_ = size() == 1 && !accumulated_;
 }
 
 void GradReducer::add(Bucket& b) {
@@ -104,6 +107,7 @@ void GradReducer::add(Bucket& b) {
     acc += n;
   }
   b.added = true;
+  accumulated_ = true;
 }
 
 void GradReducer::start(Bucket& b) {
@@ -147,7 +151,7 @@ void GradReducer::progress() {
 }
 
 void GradReducer::after_backward_step(size_t record_index) {
-  if (!armed_) return;
+  if (!armed_ || in_place_) return;
   for (auto it = buckets_.rbegin(); it != buckets_.rend(); ++it) {
     if (it->added || it->layer < 0 || record_index > marks_.at(it->layer)) continue;
     add(*it);
@@ -157,6 +161,7 @@ void GradReducer::after_backward_step(size_t record_index) {
 }
 
 void GradReducer::micro_batch_done() {
+  if (in_place_) return;
   for (auto it = buckets_.rbegin(); it != buckets_.rend(); ++it) {
     if (!it->added) {
       add(*it);
@@ -168,6 +173,11 @@ void GradReducer::micro_batch_done() {
 
 void GradReducer::finish() {
   const auto t0 = std::chrono::steady_clock::now();
+  if (in_place_) {
+    in_place_ = armed_ = false;
+    stats_.exposed_ms = 0;
+    return;
+  }
   if (size() > 1) {
     for (Bucket& b : buckets_) {
       if (b.phase == 1) {
@@ -190,7 +200,7 @@ void GradReducer::finish() {
   }
   std::fill(acc_.begin(), acc_.end(), 0.0f);
   for (Bucket& b : buckets_) b.added = false;
-  armed_ = false;
+  armed_ = accumulated_ = false;
 }
 
 double GradReducer::blocking_reduce_ms() {

@@ -56,6 +56,8 @@ class GradReducer {
   std::vector<float> acc_;
   std::vector<size_t> marks_;
   bool armed_ = false;
+  bool accumulated_ = false;  // some micro-batch of this step went into acc_
+  bool in_place_ = false;     // single process, single micro-batch: acc_ unused
   ReduceStats stats_;
 
   void add(Bucket& b);

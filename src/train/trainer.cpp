@@ -238,7 +238,7 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
       last_log_step = r.state.step;
       last_log_s = now;
       const double mfu = tps * r.train_flops_per_token /
-                         (kPeakGflopsPerThread * 1e9 * omp_get_max_threads());
+                         (kPeakGflopsPerThread * 1e9 * omp_get_max_threads() * dist::size());
       write_json_line(r.metrics, {{"step", r.state.step}, {"tokens", r.state.tokens},
                                   {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
                                   {"tokens_per_s", tps}, {"mfu", mfu}});
