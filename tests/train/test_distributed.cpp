@@ -210,3 +210,23 @@ TEST_CASE("mpi: a sweep trains its runs one per rank and rank 0 writes the summa
   CHECK(out.find("finished earlier, skipped") != std::string::npos);
   CHECK(out.find("_s1: training") == std::string::npos);
 }
+
+TEST_CASE("mpi: an error on one rank ends every rank with its message") {
+  TempDir dir;
+  const std::string cfg = write_config(dir, prepare(dir), 2, 12);
+  std::string out;
+  // Rank 1 alone is given a shard that does not exist; rank 0 is already waiting in the
+  // first collective of training and must not hang there.
+  const auto t0 = std::chrono::steady_clock::now();
+  const int code = run(mpirun(2) + "sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec " +
+                           train_cmd(cfg, dir.file("w")) + " --set data.train=" + dir.file("missing.bin") +
+                           "; else exec " + train_cmd(cfg, dir.file("w")) + "; fi'",
+                       &out);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(out);
+  CHECK(code != 0);
+  CHECK(seconds < 60);
+  CHECK(out.find("error (rank 1 of 2)") != std::string::npos);
+  CHECK(out.find("missing.bin") != std::string::npos);
+}
