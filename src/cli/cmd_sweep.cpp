@@ -14,6 +14,7 @@
 #include "train/checkpoint.h"
 #include "train/run_setup.h"
 #include "train/sweep.h"
+#include "train/stop_signal.h"
 #include "train/sweep_report.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -203,6 +204,7 @@ void run_sweep(const SweepArgs& a) {
               spec.scales.size(), plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
               spec.workdir.c_str());
   if (a.dry_run) {
+    if (dist::world_rank() != 0) return;  // one plan, one benchmark
     std::fflush(stdout);
     print_plan(plan, states,
                a.bench_steps > 0 ? bench_shapes(plan, states, a.bench_steps) : std::map<std::string, double>{});
@@ -216,6 +218,7 @@ void run_sweep(const SweepArgs& a) {
   const bool plot = gnuplot_available();
   std::vector<SweepRow> rows;
   std::vector<std::string> failed;
+  bool stopped = false;
   for (size_t i = 0; i < plan.size(); ++i) {
     // Under mpirun each rank trains every R-th run alone, with its own threads.
     if (static_cast<int>(i % dist::world_size()) != dist::world_rank()) continue;
@@ -240,6 +243,10 @@ void run_sweep(const SweepArgs& a) {
       rows.push_back({r, train(r.cfg, opt)});
       std::cerr << tag << ": done, val_loss " << rows.back().result.val_loss << " in "
                 << format_duration(rows.back().result.wall_s) << "\n";
+    } catch (const Stopped& e) {  // SIGTERM/SIGINT: the run checkpointed; start no other
+      std::cerr << tag << ": " << e.what() << "\n";
+      stopped = true;
+      break;
     } catch (const Error& e) {
       std::cerr << tag << ": FAILED: " << e.what() << "\n";
       failed.push_back(r.name);
@@ -250,6 +257,7 @@ void run_sweep(const SweepArgs& a) {
   if (dist::world_size() > 1) {  // rank 0 reports once every rank is done
     dist::world_barrier();
     const double n_failed = dist::sum_in_rank_order(static_cast<double>(failed.size()));
+    stopped = dist::any(stopped);
     if (dist::world_rank() != 0) return;
     rows = finished_rows(plan);
     failed.resize(static_cast<size_t>(n_failed), "(a run of another rank, named in its messages above)");
@@ -260,6 +268,7 @@ void run_sweep(const SweepArgs& a) {
     std::printf("plots: %s/plots/\n", spec.workdir.c_str());
   else
     std::printf("gnuplot not found: plots skipped (install gnuplot-nox, then rerun this command)\n");
+  if (stopped) throw Stopped("sweep stopped by a signal; rerun the same command to continue it");
   SG_CHECK(failed.empty(), failed.size(), " run(s) failed: ", [&] {
     std::string s;
     for (const auto& f : failed) s += (s.empty() ? "" : ", ") + f;
