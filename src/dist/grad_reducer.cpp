@@ -130,7 +130,8 @@ void GradReducer::phase2(Bucket& b) {
   std::memcpy(out, b.recv.data(), n * sizeof(float));
   for (int r = 1; r < R; ++r) {
     const float* src = b.recv.data() + r * n;
-    for (int64_t j = 0; j < n; ++j) out[j] += src[j];
+#pragma omp parallel for simd if (n > (1 << 16))
+    for (int64_t j = 0; j < n; ++j) out[j] += src[j];  // per element still in rank order
   }
   check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, acc_.data() + b.offset,
                         b.counts.data(), b.displs.data(), MPI_FLOAT, b.comm, &b.req),
