@@ -130,7 +130,25 @@ TEST_CASE("mpi: 4 ranks agree with one process over 30 steps and run to run") {
   for (const auto& [step, lg] : one.train)
     CHECK(a.train.at(step).first == doctest::Approx(lg.first).epsilon(1e-5));
   CHECK(a.train == b.train);
+  // One micro-batch per rank: the rank-order sum is the one process's sequential sum.
+  CHECK(a.train == one.train);
   CHECK(final_weights(dir.file("a/tiny")) == final_weights(dir.file("b/tiny")));
+}
+
+TEST_CASE("mpi: 2 ranks x accumulation 4 (two micro-batches each) agree with one process") {
+  TempDir dir;
+  const std::string cfg = write_config(dir, prepare(dir), 4, 30);
+  std::string out;
+  INFO(out);
+  REQUIRE(run(train_cmd(cfg, dir.file("one")), &out) == 0);
+  REQUIRE(run(mpirun(2) + train_cmd(cfg, dir.file("two")), &out) == 0);
+  const Log one = read_log(dir.file("one/tiny")), two = read_log(dir.file("two/tiny"));
+  REQUIRE(two.train.size() == 30);
+  // (g0 + g1) + (g2 + g3) against ((g0 + g1) + g2) + g3: rounding-level differences only.
+  for (const auto& [step, lg] : one.train) {
+    CHECK(two.train.at(step).first == doctest::Approx(lg.first).epsilon(1e-5));
+    CHECK(two.train.at(step).second == doctest::Approx(lg.second).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("mpi: more ranks than micro-batches is refused before training naming the numbers") {
