@@ -210,11 +210,11 @@ void run_bench_model(const ModelOptions& o) {
   const int threads = apply_threads(o.threads);
   const RunConfig cfg = load_run_config(o.config, o.overrides);
   if (dist::is_root())
-  std::printf("bench %s: %s ffw, batch %lld x seq_len %lld, %d threads, %lld steps after 1 warm-up, "
-              "load average %s\n",
-              o.config.c_str(), cfg.model.ffw.type.c_str(), static_cast<long long>(cfg.data.batch_size),
-              static_cast<long long>(cfg.data.seq_len), threads, static_cast<long long>(o.steps),
-              load_average().c_str());
+    std::printf("bench %s: %s ffw, batch %lld x seq_len %lld, %d threads, %lld steps after 1 warm-up, "
+                "load average %s\n",
+                o.config.c_str(), cfg.model.ffw.type.c_str(), static_cast<long long>(cfg.data.batch_size),
+                static_cast<long long>(cfg.data.seq_len), threads, static_cast<long long>(o.steps),
+                load_average().c_str());
   if (dist::size() > 1) return print_bench_data_parallel(bench_data_parallel(cfg, o.steps));
   const ModelBenchResult r = bench_model(cfg, o.steps);
   std::printf("  %.0f tokens/s  %.1f ms/step (median)  %.1f GFLOP/s  (%.1f MFLOP per trained token, "

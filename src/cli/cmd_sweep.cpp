@@ -199,10 +199,10 @@ void run_sweep(const SweepArgs& a) {
   for (const auto& r : plan) states.push_back(run_state(r, have_data));
   const size_t runnable = std::count_if(plan.begin(), plan.end(), [](const PlannedRun& r) { return r.steps > 0; });
   if (dist::world_rank() == 0)
-  std::printf("sweep %s: %zu runs (%zu budgets x %zu types x %zu scales x %zu grid points) in %s\n",
-              a.config.c_str(), plan.size(), spec.budgets.size(), spec.types.size(),
-              spec.scales.size(), plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
-              spec.workdir.c_str());
+    std::printf("sweep %s: %zu runs (%zu budgets x %zu types x %zu scales x %zu grid points) in %s\n",
+                a.config.c_str(), plan.size(), spec.budgets.size(), spec.types.size(),
+                spec.scales.size(), plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
+                spec.workdir.c_str());
   if (a.dry_run) {
     if (dist::world_rank() != 0) return;  // one plan, one benchmark
     std::fflush(stdout);
