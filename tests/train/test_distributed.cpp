@@ -248,3 +248,19 @@ TEST_CASE("mpi: an error on one rank ends every rank with its message") {
   CHECK(out.find("error (rank 1 of 2)") != std::string::npos);
   CHECK(out.find("missing.bin") != std::string::npos);
 }
+
+TEST_CASE("mpi: bench --config reports compute, communication, exposed time and bytes reduced") {
+  TempDir dir;
+  const std::string cfg = write_config(dir, prepare(dir), 2, 4);
+  std::string out;
+  REQUIRE(run(kBin + " info --json --config " + cfg, &out) == 0);
+  const int64_t n_params = nlohmann::json::parse(out)["n_params"].get<int64_t>();
+  REQUIRE(run(mpirun(2) + kBin + " bench --threads 1 --steps 2 --config " + cfg, &out) == 0);
+  INFO(out);
+  CHECK(out.find("2 ranks: ") != std::string::npos);
+  CHECK(out.find("ms (blocking)  exposed ") != std::string::npos);
+  // fp32 gradients of every parameter; with 2 ranks each sends 2(R-1)/R = 1x of them.
+  const std::string bytes = std::to_string(4 * n_params);
+  CHECK(out.find("gradient bytes reduced " + bytes + " per step, sent per rank " + bytes) !=
+        std::string::npos);
+}
