@@ -67,10 +67,11 @@ GradReducer::GradReducer(const ParamStore& params, int64_t n_layers) : params_(p
       b.displs[c] = static_cast<int>(b.n * c / R);
       b.counts[c] = static_cast<int>(b.n * (c + 1) / R) - b.displs[c];
     }
+    if (R == 1) continue;
     b.recv.resize(static_cast<size_t>(b.counts[rank()]) * R);
-    if (R > 1) check(MPI_Comm_dup(MPI_COMM_WORLD, &b.comm), "Comm_dup (gradient buckets)");
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &b.comm), "Comm_dup (gradient buckets)");
   }
-  acc_.assign(offset, 0.0f);
+  numel_ = offset;
   stats_.grad_bytes = offset * static_cast<int64_t>(sizeof(float));
   stats_.wire_bytes = R > 1 ? stats_.grad_bytes * 2 * (R - 1) / R : 0;
 }
@@ -93,6 +94,8 @@ void GradReducer::arm(const std::vector<size_t>& layer_marks) {
 }
 
 void GradReducer::add(Bucket& b) {
+  // Allocated on first use: one process with one micro-batch per step never needs it.
+  if (acc_.empty()) acc_.assign(numel_, 0.0f);
   const auto& all = params_.all();
   float* acc = acc_.data() + b.offset;
   for (size_t i = b.first_param; i < b.end_param; ++i) {
@@ -205,6 +208,7 @@ void GradReducer::finish() {
 }
 
 double GradReducer::blocking_reduce_ms() {
+  if (acc_.empty()) acc_.assign(numel_, 0.0f);
   const auto t0 = std::chrono::steady_clock::now();
   for (Bucket& b : buckets_) start(b);
   for (Bucket& b : buckets_)

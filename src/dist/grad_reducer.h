@@ -53,7 +53,8 @@ class GradReducer {
   struct Bucket;
   const ParamStore& params_;
   std::vector<Bucket> buckets_;
-  std::vector<float> acc_;
+  std::vector<float> acc_;  // the step's gradient sum, numel_ floats once in use
+  int64_t numel_ = 0;
   std::vector<size_t> marks_;
   bool armed_ = false;
   bool accumulated_ = false;  // some micro-batch of this step went into acc_
