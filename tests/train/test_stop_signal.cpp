@@ -95,3 +95,20 @@ TEST_CASE("train: SIGTERM finishes the step and checkpoints and the run resumes 
   CHECK(read_file(resolve_checkpoint(dir.file("a/tiny")) + "/model.safetensors") ==
         read_file(resolve_checkpoint(dir.file("b/tiny")) + "/model.safetensors"));
 }
+
+TEST_CASE("stop signals: the first SIGTERM only sets the flag, a second one exits at once") {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // child: no doctest macros here, the exit status is the verdict
+    const StopSignals signals;
+    if (StopSignals::requested()) _exit(10);
+    raise(SIGTERM);
+    if (!StopSignals::requested() || std::string(StopSignals::name()) != "SIGTERM") _exit(11);
+    raise(SIGTERM);
+    _exit(12);  // not reached: the second signal exits from the handler
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+}
