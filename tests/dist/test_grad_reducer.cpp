@@ -3,8 +3,12 @@
 // the micro-batches' gradients, whichever way each micro-batch's buckets were added.
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include "autograd/param_store.h"
 #include "dist/grad_reducer.h"
+#include "nn/transformer.h"
+#include "ops/cross_entropy.h"
 #include "test_util.h"
 
 using namespace sg;
@@ -64,4 +68,43 @@ TEST_CASE("grad_reducer: the parameters end with the sum of the micro-batch grad
   reducer.micro_batch_done();
   reducer.finish();
   for (size_t i = 0; i < ps.all().size(); ++i) check_close(ps.all()[i].var->grad, again[i], 0, 0, "next step");
+}
+
+TEST_CASE("grad_reducer: a layer's gradients are final once backward passes the layer's mark") {
+  // The reducer starts a layer's bucket at that point: no later record may touch them.
+  for (const char* type : {"mlp", "swiglu", "moe", "peer", "sgatlin"}) {
+    CAPTURE(type);
+    ModelConfig m;
+    m.vocab_size = 37;
+    m.d_model = 32;
+    m.d_heads = 16;
+    m.n_layers = 3;
+    m.ffw.type = type;
+    m.ffw.d_key = 8;
+    m.ffw.activation = std::string(type) == "mlp" ? "gelu" : "identity";
+    m.ffw.d_ffw = std::string(type) == "sgatlin" || std::string(type) == "peer" ? 16 : 32;
+    m.ffw.n_channels = std::string(type) == "mlp" || std::string(type) == "swiglu" ? 1 : 2;
+    m.ffw.knn = 2;
+    Transformer model(m, 3);
+    IntTensor tok = IntTensor::empty({2, 5}), tgt = IntTensor::empty({10});
+    for (int64_t i = 0; i < 10; ++i) {
+      tok[i] = static_cast<int32_t>((7 * i + 3) % 37);
+      tgt[i] = static_cast<int32_t>((5 * i + 1) % 37);
+    }
+    Tape tape;
+    const CrossEntropyResult ce = cross_entropy(tape, model.forward(tape, tok), tgt, -1);
+    const std::vector<size_t> marks = tape.marks();
+    REQUIRE(marks.size() == 3);
+    std::map<std::string, std::vector<double>> at_mark;  // layer params' grads when passed
+    tape.backward(ce.loss, [&](size_t i) {
+      for (int64_t l = 0; l < 3; ++l) {
+        if (i != marks[l]) continue;
+        const std::string prefix = "layers." + std::to_string(l) + ".";
+        for (const Param& p : model.params().all())
+          if (p.name.rfind(prefix, 0) == 0 && p.var->has_grad()) at_mark[p.name] = to_double(p.var->grad);
+      }
+    });
+    REQUIRE(!at_mark.empty());
+    for (const auto& [name, g] : at_mark) check_close(model.params().get(name)->grad, g, 0, 0, name.c_str());
+  }
 }
