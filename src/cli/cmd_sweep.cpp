@@ -226,29 +226,30 @@ void run_sweep(const SweepArgs& a) {
     const PlannedRun& r = plan[i];
     const std::string tag = cat("[", i + 1, "/", plan.size(), "] ", r.name);
     if (states[i].status == Status::zero_steps) {
-      std::cerr << tag << ": skipped, 0 steps (one step of this model costs more than "
-                << format_budget(r.budget) << " FLOPs)\n";
+      std::cerr << cat(tag, ": skipped, 0 steps (one step of this model costs more than ",
+                       format_budget(r.budget), " FLOPs)\n");
       continue;
     }
     if (states[i].status == Status::done) {
       rows.push_back({r, read_train_summary((fs::path(r.run_dir) / "summary.json").string())});
-      std::cerr << tag << ": finished earlier, skipped (val_loss " << rows.back().result.val_loss << ")\n";
+      std::cerr << cat(tag, ": finished earlier, skipped (val_loss ", rows.back().result.val_loss, ")\n");
       continue;
     }
     const bool resume = states[i].status == Status::resume;
-    std::cerr << tag << ": " << (resume ? cat("resuming at step ", states[i].resume_step) : "training")
-              << " (" << r.steps << " steps, " << threads << " threads)\n";
+    // One write per line: under mpirun the ranks' lines must not interleave.
+    std::cerr << cat(tag, ": ", resume ? cat("resuming at step ", states[i].resume_step) : "training",
+                     " (", r.steps, " steps, ", threads, " threads)\n");
     try {
       const TrainOptions opt = prepare_run(r.cfg, r.run_dir, resume);
       rows.push_back({r, train(r.cfg, opt)});
-      std::cerr << tag << ": done, val_loss " << rows.back().result.val_loss << " in "
-                << format_duration(rows.back().result.wall_s) << "\n";
+      std::cerr << cat(tag, ": done, val_loss ", rows.back().result.val_loss, " in ",
+                       format_duration(rows.back().result.wall_s), "\n");
     } catch (const Stopped& e) {  // SIGTERM/SIGINT: the run checkpointed; start no other
-      std::cerr << tag << ": " << e.what() << "\n";
+      std::cerr << cat(tag, ": ", e.what(), "\n");
       stopped = true;
       break;
     } catch (const Error& e) {
-      std::cerr << tag << ": FAILED: " << e.what() << "\n";
+      std::cerr << cat(tag, ": FAILED: ", e.what(), "\n");
       failed.push_back(r.name);
       continue;
     }
