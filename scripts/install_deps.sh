@@ -7,6 +7,7 @@ PACKAGES=(build-essential cmake pkg-config libdnnl-dev libcli11-dev nlohmann-jso
           libsentencepiece-dev doctest-dev bible-kjv gnuplot-nox)
 PACKAGES+=(clang-format)  # scripts/ci_format.sh checks the formatting
 PACKAGES+=(nodejs chromium)  # `sgatlin report` builds its page with node; its test runs Chromium
+PACKAGES+=(openmpi-bin libopenmpi-dev)  # data-parallel training over MPI (docs/DISTRIBUTED.md)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -42,10 +42,18 @@ class Tape {
   }
 
   // Seeds d(loss)/d(loss) = 1 for a scalar loss, replays the tape, then clears it.
-  void backward(const VarP& loss);
+  // `after_step(i)`, when given, runs after record i has run (data-parallel training
+  // starts reducing a layer's gradients as soon as its records are done).
+  void backward(const VarP& loss, const std::function<void(size_t)>& after_step = {});
   // Replays with whatever output grads the caller seeded (tests, partial graphs).
-  void replay();
-  void clear() { steps_.clear(); }
+  void replay(const std::function<void(size_t)>& after_step = {});
+  void clear() {
+    steps_.clear();
+    marks_.clear();
+  }
+  // Notes the current record count (the transformer marks where each layer starts).
+  void mark() { marks_.push_back(steps_.size()); }
+  const std::vector<size_t>& marks() const { return marks_; }
   size_t size() const { return steps_.size(); }
 
   bool recording() const { return recording_; }
@@ -53,6 +61,7 @@ class Tape {
 
  private:
   std::vector<std::function<void()>> steps_;
+  std::vector<size_t> marks_;
   bool recording_ = true;
 };
 

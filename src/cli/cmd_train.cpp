@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "dist/comm.h"
 #include "train/run_setup.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -35,8 +36,13 @@ void run_train(const TrainArgs& a) {
     run_dir = (fs::path(a.workdir.empty() ? cfg.workdir : a.workdir) / cfg.name).string();
   }
   const TrainOptions opt = prepare_run(cfg, run_dir, !a.resume.empty());
-  std::cerr << "run folder " << opt.run_dir << " (" << threads << " threads)\n";
+  if (dist::size() > 1 && dist::is_root())
+    std::cerr << "run folder " << opt.run_dir << " (" << dist::size() << " ranks x " << threads
+              << " threads)\n";
+  else if (dist::is_root())
+    std::cerr << "run folder " << opt.run_dir << " (" << threads << " threads)\n";
   const TrainSummary s = train(cfg, opt);
+  if (!dist::is_root()) return;
   std::cout << "done: " << s.steps << " steps, " << s.tokens << " tokens in "
             << static_cast<int64_t>(s.wall_s) << " s (" << static_cast<int64_t>(s.tokens_per_s)
             << " tokens/s); final train loss " << s.final_train_loss << "\n"

@@ -3,9 +3,13 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "dist/comm.h"
+#include "train/stop_signal.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
+  // A world of one without mpirun; under mpirun/srun every rank runs this same main.
+  sg::dist::init(&argc, &argv);
   CLI::App app{
       "sgatlin: train small transformer language models with sparsely gated linear neurons "
       "on CPUs.\nRun 'sgatlin COMMAND --help' for the options of a command."};
@@ -25,10 +29,17 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = sg::dist::is_root() ? app.exit(e) : (e.get_exit_code() != 0);
+    sg::dist::finalize();
+    return code;
+  } catch (const sg::Stopped& e) {  // every rank stopped at the same step
+    if (sg::dist::is_root()) std::cerr << e.what() << "\n";
+    sg::dist::finalize();
+    return sg::kStoppedExitCode;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    // Possibly this rank alone: end every rank, or the others wait forever.
+    sg::dist::abort_all(e.what(), 1);
   }
+  sg::dist::finalize();
   return 0;
 }

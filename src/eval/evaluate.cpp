@@ -92,6 +92,35 @@ EvalResult EvalAccumulator::result() const {
   return r;
 }
 
+std::vector<double> EvalAccumulator::sums() const {
+  std::vector<double> flat = {loss_sum_, correct_, last_loss_sum_, static_cast<double>(tokens_),
+                              static_cast<double>(sequences_)};
+  for (size_t j = 0; j < layers_.size(); ++j) {
+    flat.insert(flat.end(), totals_[j].begin(), totals_[j].end());
+    const UsageStats& s = seq_sums_[j];
+    flat.insert(flat.end(), {s.min_max_ratio, s.cv, s.frac_used, s.entropy,
+                             static_cast<double>(seq_counted_[j])});
+  }
+  return flat;
+}
+
+void EvalAccumulator::load_sums(const std::vector<double>& flat) {
+  SG_CHECK(flat.size() == sums().size(), "evaluate: ", flat.size(), " sums for an accumulator of ",
+           sums().size());
+  size_t i = 0;
+  loss_sum_ = flat[i++];
+  correct_ = flat[i++];
+  last_loss_sum_ = flat[i++];
+  tokens_ = static_cast<int64_t>(flat[i++]);
+  sequences_ = static_cast<int64_t>(flat[i++]);
+  for (size_t j = 0; j < layers_.size(); ++j) {
+    for (int64_t& t : totals_[j]) t = static_cast<int64_t>(flat[i++]);
+    seq_sums_[j] = {flat[i], flat[i + 1], flat[i + 2], flat[i + 3]};
+    seq_counted_[j] = static_cast<int64_t>(flat[i + 4]);
+    i += 5;
+  }
+}
+
 EvalResult evaluate(Transformer& model, Loader& loader, int64_t max_batches, int32_t pad_id) {
   const int64_t per_epoch = std::max<int64_t>(1, loader.windows_per_epoch() /
                                                      std::max<int64_t>(1, loader.batch_size()));

@@ -31,6 +31,10 @@ class EvalAccumulator {
   // logits [B*T, V] of the batch; the model's routing hooks hold its decisions.
   void add(const Tensor& logits_BTxV, const IntTensor& targets_BxT);
   EvalResult result() const;
+  // Every running sum as one flat vector, and back: data-parallel validation adds the
+  // ranks' vectors (counts stay exact in doubles below 2^53).
+  std::vector<double> sums() const;
+  void load_sums(const std::vector<double>& flat);
 
  private:
   Transformer& model_;

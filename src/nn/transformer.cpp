@@ -104,7 +104,10 @@ VarP Transformer::run(Tape& tape, const IntTensor& tokens_BxT, KVCache* cache) {
   // Read once: layer 0's cache grows before the later layers run.
   const int64_t pos = cache ? cache->length() : 0;
   VarP h_BxTxD = embedding(tape, tokens_BxT, tok_embeddings_);
-  for (int64_t i = 0; i < cfg_.n_layers; ++i) h_BxTxD = block(tape, blocks_[i], h_BxTxD, cache, pos, i);
+  for (int64_t i = 0; i < cfg_.n_layers; ++i) {
+    tape.mark();  // layer i's records start here (data-parallel gradient buckets)
+    h_BxTxD = block(tape, blocks_[i], h_BxTxD, cache, pos, i);
+  }
   VarP h_NxD = view(tape, rmsnorm(tape, h_BxTxD, norm_), {-1, cfg_.d_model});
   return linear(tape, h_NxD, tok_embeddings_);  // tied: logits = h E^T
 }

@@ -14,11 +14,13 @@
 
 #include "train/bench_ops.h"
 
-#include "train/precision.h"
+#include "dist/comm.h"
 #include "ops/attention.h"
 #include "ops/linear.h"
 #include "ops/sparse_experts.h"
 #include "train/bench.h"
+#include "train/bench_distributed.h"
+#include "train/precision.h"
 #include "train/run_config.h"
 #include "tensor/rng.h"
 
@@ -170,6 +172,19 @@ std::string load_average() {
   return one + " " + five + " " + fifteen;
 }
 
+// Under mpirun (rank 0 prints): where a data-parallel step's time goes.
+void print_bench_data_parallel(const DataParallelBenchResult& r) {
+  if (!dist::is_root()) return;
+  std::printf("  %d ranks: %.0f tokens/s  %.1f ms/step (median)\n"
+              "  compute %.1f ms  communication %.1f ms (blocking)  exposed %.1f ms (%.1f%% of the step)\n"
+              "  gradient bytes reduced %lld per step, sent per rank %lld\n"
+              "  load average after: %s\n",
+              r.ranks, r.tokens_per_s, r.step_ms, r.compute_ms, r.communication_ms, r.exposed_ms,
+              100 * r.exposed_ms / r.step_ms, static_cast<long long>(r.grad_bytes),
+              static_cast<long long>(r.wire_bytes), load_average().c_str());
+}
+
+
 }  // namespace
 
 void run_bench_ops(const OpBenchOptions& o, int threads) {
@@ -189,12 +204,14 @@ void run_bench_ops(const OpBenchOptions& o, int threads) {
 void run_bench_model(const ModelBenchOptions& o, int threads) {
   const RunConfig cfg = load_run_config(o.config, o.overrides);
   const MatmulPrecision precision = apply_precision(cfg.precision, o.config);
-  std::printf("bench %s: %s ffw, %s, batch %lld x seq_len %lld, %d threads, %lld steps after 1 "
-              "warm-up, load average %s\n",
-              o.config.c_str(), cfg.model.ffw.type.c_str(), precision_name(precision),
-              static_cast<long long>(cfg.data.batch_size),
-              static_cast<long long>(cfg.data.seq_len), threads, static_cast<long long>(o.steps),
-              load_average().c_str());
+  if (dist::is_root())
+    std::printf("bench %s: %s ffw, %s, batch %lld x seq_len %lld, %d threads, %lld steps after 1 "
+                "warm-up, load average %s\n",
+                o.config.c_str(), cfg.model.ffw.type.c_str(), precision_name(precision),
+                static_cast<long long>(cfg.data.batch_size),
+                static_cast<long long>(cfg.data.seq_len), threads, static_cast<long long>(o.steps),
+                load_average().c_str());
+  if (dist::size() > 1) return print_bench_data_parallel(bench_data_parallel(cfg, o.steps));
   const ModelBenchResult r = bench_model(cfg, o.steps);
   std::printf("  %.0f tokens/s  %.1f ms/step (median)  %.1f GFLOP/s  (%.1f MFLOP per trained token, "
               "logits included)\n",

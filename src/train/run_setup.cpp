@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "data/tokenizer.h"
+#include "dist/comm.h"
+#include "train/distributed.h"
 #include "util/error.h"
 #include "util/file_io.h"
 
@@ -26,6 +28,7 @@ TrainOptions prepare_run(const RunConfig& cfg, const std::string& run_dir, bool 
   // Checked before anything is written, so another run's folder is never touched.
   SG_CHECK(resume || !fs::exists(fs::path(run_dir) / "checkpoints"), run_dir,
            " already holds a run; pass --resume to continue it or choose another --workdir/name");
+  share_micro_batches(cfg.optimizer.n_gradient_accumulation, dist::size(), dist::rank());
   const Tokenizer tok = Tokenizer::load(cfg.data.tokenizer);
   SG_CHECK(tok.vocab_size() <= cfg.model.vocab_size, "config: model.vocab_size = ",
            cfg.model.vocab_size, " is smaller than the tokenizer's ", tok.vocab_size(), " (",
@@ -35,6 +38,7 @@ TrainOptions prepare_run(const RunConfig& cfg, const std::string& run_dir, bool 
   opt.resume = resume;
   opt.eos_id = tok.eos_id();
   opt.pad_id = tok.pad_id();
+  if (!dist::is_root()) return opt;  // rank 0 alone writes into the run folder
   fs::create_directories(run_dir);
   write_file_atomic((fs::path(run_dir) / "tokenizer.model").string(), read_file(cfg.data.tokenizer));
   return opt;

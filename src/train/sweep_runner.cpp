@@ -8,9 +8,11 @@
 
 #include "train/sweep_runner.h"
 
+#include "dist/comm.h"
 #include "train/bench.h"
 #include "train/checkpoint.h"
 #include "train/run_setup.h"
+#include "train/stop_signal.h"
 #include "train/sweep.h"
 #include "train/sweep_report.h"
 #include "util/error.h"
@@ -152,6 +154,16 @@ void print_plan(const std::vector<PlannedRun>& plan, const std::vector<RunState>
                 format_duration(total).c_str(), threads);
 }
 
+// Every run of the plan that has a summary.json, in plan order.
+std::vector<SweepRow> finished_rows(const std::vector<PlannedRun>& plan) {
+  std::vector<SweepRow> rows;
+  for (const PlannedRun& r : plan) {
+    const fs::path summary = fs::path(r.run_dir) / "summary.json";
+    if (r.steps > 0 && fs::exists(summary)) rows.push_back({r, read_train_summary(summary.string())});
+  }
+  return rows;
+}
+
 void refresh_outputs(const SweepSpec& spec, const std::vector<SweepRow>& rows, bool plot) {
   write_sweep_summary(spec, rows);
   if (!plot || rows.empty()) return;
@@ -179,18 +191,20 @@ void run_sweep(const SweepOptions& a, int threads) {
   std::vector<RunState> states;
   for (const auto& r : plan) states.push_back(run_state(r, have_data));
   const size_t runnable = std::count_if(plan.begin(), plan.end(), [](const PlannedRun& r) { return r.steps > 0; });
-  std::printf("sweep %s: %zu runs (%zu budgets x %zu types x %zu scales x %zu grid points) in %s\n",
-              a.config.c_str(), plan.size(), spec.budgets.size(), spec.types.size(),
-              spec.scales.size(), plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
-              spec.workdir.c_str());
+  if (dist::world_rank() == 0)
+    std::printf("sweep %s: %zu runs (%zu budgets x %zu types x %zu scales x %zu grid points) in %s\n",
+                a.config.c_str(), plan.size(), spec.budgets.size(), spec.types.size(),
+                spec.scales.size(), plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
+                spec.workdir.c_str());
   if (a.dry_run) {
+    if (dist::world_rank() != 0) return;  // one plan, one benchmark
     std::fflush(stdout);
     print_plan(plan, states,
                a.bench_steps > 0 ? bench_shapes(plan, states, a.bench_steps) : std::map<std::string, double>{},
                threads);
     return;
   }
-  print_plan(plan, states, {}, threads);
+  if (dist::world_rank() == 0) print_plan(plan, states, {}, threads);
   SG_CHECK(runnable > 0, a.config, ": every run has 0 steps: the budgets are smaller than one "
            "optimizer step of the smallest model (raise budgets or lower data.batch_size)");
   std::fflush(stdout);
@@ -198,33 +212,50 @@ void run_sweep(const SweepOptions& a, int threads) {
   const bool plot = gnuplot_available();
   std::vector<SweepRow> rows;
   std::vector<std::string> failed;
+  bool stopped = false;
   for (size_t i = 0; i < plan.size(); ++i) {
+    // Under mpirun each rank trains every R-th run alone, with its own threads.
+    if (static_cast<int>(i % dist::world_size()) != dist::world_rank()) continue;
+    const dist::SoloScope solo;
     const PlannedRun& r = plan[i];
     const std::string tag = cat("[", i + 1, "/", plan.size(), "] ", r.name);
     if (states[i].status == Status::zero_steps) {
-      std::cerr << tag << ": skipped, 0 steps (one step of this model costs more than "
-                << format_budget(r.budget) << " FLOPs)\n";
+      std::cerr << cat(tag, ": skipped, 0 steps (one step of this model costs more than ",
+                       format_budget(r.budget), " FLOPs)\n");
       continue;
     }
     if (states[i].status == Status::done) {
       rows.push_back({r, read_train_summary((fs::path(r.run_dir) / "summary.json").string())});
-      std::cerr << tag << ": finished earlier, skipped (val_loss " << rows.back().result.val_loss << ")\n";
+      std::cerr << cat(tag, ": finished earlier, skipped (val_loss ", rows.back().result.val_loss, ")\n");
       continue;
     }
     const bool resume = states[i].status == Status::resume;
-    std::cerr << tag << ": " << (resume ? cat("resuming at step ", states[i].resume_step) : "training")
-              << " (" << r.steps << " steps, " << threads << " threads)\n";
+    // One write per line: under mpirun the ranks' lines must not interleave.
+    std::cerr << cat(tag, ": ", resume ? cat("resuming at step ", states[i].resume_step) : "training",
+                     " (", r.steps, " steps, ", threads, " threads)\n");
     try {
       const TrainOptions opt = prepare_run(r.cfg, r.run_dir, resume);
       rows.push_back({r, train(r.cfg, opt)});
-      std::cerr << tag << ": done, val_loss " << rows.back().result.val_loss << " in "
-                << format_duration(rows.back().result.wall_s) << "\n";
+      std::cerr << cat(tag, ": done, val_loss ", rows.back().result.val_loss, " in ",
+                       format_duration(rows.back().result.wall_s), "\n");
+    } catch (const Stopped& e) {  // SIGTERM/SIGINT: the run checkpointed; start no other
+      std::cerr << cat(tag, ": ", e.what(), "\n");
+      stopped = true;
+      break;
     } catch (const Error& e) {
-      std::cerr << tag << ": FAILED: " << e.what() << "\n";
+      std::cerr << cat(tag, ": FAILED: ", e.what(), "\n");
       failed.push_back(r.name);
       continue;
     }
-    refresh_outputs(spec, rows, plot);
+    if (dist::world_size() == 1) refresh_outputs(spec, rows, plot);
+  }
+  if (dist::world_size() > 1) {  // rank 0 reports once every rank is done
+    dist::world_barrier();
+    const double n_failed = dist::sum_in_rank_order(static_cast<double>(failed.size()));
+    stopped = dist::any(stopped);
+    if (dist::world_rank() != 0) return;
+    rows = finished_rows(plan);
+    failed.resize(static_cast<size_t>(n_failed), "(a run of another rank, named in its messages above)");
   }
   refresh_outputs(spec, rows, plot);
   std::printf("summary: %s/summary.csv and summary.json (%zu runs)\n", spec.workdir.c_str(), rows.size());
@@ -232,6 +263,7 @@ void run_sweep(const SweepOptions& a, int threads) {
     std::printf("plots: %s/plots/\n", spec.workdir.c_str());
   else
     std::printf("gnuplot not found: plots skipped (install gnuplot-nox, then rerun this command)\n");
+  if (stopped) throw Stopped("sweep stopped by a signal; rerun the same command to continue it");
   SG_CHECK(failed.empty(), failed.size(), " run(s) failed: ", [&] {
     std::string s;
     for (const auto& f : failed) s += (s.empty() ? "" : ", ") + f;

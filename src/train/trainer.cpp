@@ -10,6 +10,8 @@
 
 #include <omp.h>
 
+#include "dist/comm.h"
+#include "dist/grad_reducer.h"
 #include "eval/evaluate.h"
 #include "nn/counting.h"
 #include "nn/transformer.h"
@@ -18,7 +20,9 @@
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/precision.h"
+#include "train/stop_signal.h"
 #include "util/progress.h"
 #include "train/safetensors.h"
 #include "util/file_io.h"
@@ -40,6 +44,8 @@ struct Run {
   AdamW adamw;
   Loader loader;
   TrainerState state;
+  MicroBatchShare share;  // this rank's micro-batches of each step
+  dist::GradReducer reducer;
   int64_t total_steps;
   double train_flops_per_token;  // 3x forward, logits included (for mfu)
   std::ofstream metrics;
@@ -50,6 +56,8 @@ struct Run {
                                           0.9, 0.999, 1e-8, c.optimizer.clip_by_global_norm}),
         loader(c.data.train, c.data.batch_size / c.optimizer.n_gradient_accumulation,
                c.data.seq_len, c.seed, o.eos_id),
+        share(share_micro_batches(c.optimizer.n_gradient_accumulation, dist::size(), dist::rank())),
+        reducer(model.params(), c.model.n_layers),
         total_steps(planned_steps(c, loader.tokens())) {
     const int64_t T = c.data.seq_len, D = c.model.d_model, V = c.model.vocab_size;
     train_flops_per_token =
@@ -57,7 +65,9 @@ struct Run {
   }
 };
 
+// Only rank 0 opens the log; the others' lines are the same and go nowhere.
 void write_json_line(std::ofstream& out, const nlohmann::json& j) {
+  if (!out.is_open()) return;
   out << j.dump() << "\n";
   out.flush();
 }
@@ -115,26 +125,34 @@ EvalResult validate(Run& r) {
       Loader(r.cfg.data.valid, 1, r.cfg.data.seq_len, r.cfg.seed, r.opt.eos_id, false).windows_per_epoch();
   Loader valid(r.cfg.data.valid, std::max<int64_t>(1, std::min(micro, windows)), r.cfg.data.seq_len,
                r.cfg.seed, r.opt.eos_id, /*shuffle=*/false);
-  return evaluate(r.model, valid, r.cfg.eval_batches, r.opt.pad_id);
+  return evaluate_on_all_ranks(r.model, valid, r.cfg.eval_batches, r.opt.pad_id);
 }
 
-// One optimizer step over n_gradient_accumulation micro-batches; returns the mean loss.
+// One optimizer step over n_gradient_accumulation micro-batches, this rank's share of
+// them computed here, gradients summed over all ranks (dist/grad_reducer.h); returns
+// the mean loss over all micro-batches, the same on every rank.
 double train_step(Run& r, Tape& tape) {
   const int64_t accum = r.cfg.optimizer.n_gradient_accumulation;
   double loss_sum = 0;
   for (int64_t a = 0; a < accum; ++a) {
     const Batch batch = r.loader.next();
+    if (!r.share.mine(a)) continue;
     const CrossEntropyResult ce = cross_entropy(tape, r.model.forward(tape, batch.inputs_BxT),
                                                 batch.targets_BxT.reshape({-1}), r.opt.pad_id);
-    const double loss = ce.loss->value[0];
-    SG_CHECK(std::isfinite(loss), "loss is ", loss);
-    tape.backward(accum > 1 ? scale(tape, ce.loss, 1.0f / accum) : ce.loss);
-    loss_sum += loss;
+    if (r.share.last_mine(a)) r.reducer.arm(tape.marks());
+    tape.backward(accum > 1 ? scale(tape, ce.loss, 1.0f / accum) : ce.loss,
+                  [&](size_t i) { r.reducer.after_backward_step(i); });
+    r.reducer.micro_batch_done();
+    loss_sum += ce.loss->value[0];
   }
-  return loss_sum / accum;
+  r.reducer.finish();
+  const double loss = dist::sum_in_rank_order(loss_sum) / accum;
+  SG_CHECK(std::isfinite(loss), "loss is ", loss);  // global: every rank stops here together
+  return loss;
 }
 
 void setup_run_dir(const Run& r) {
+  if (!dist::is_root()) return;
   fs::create_directories(r.opt.run_dir);
   write_file_atomic((fs::path(r.opt.run_dir) / "config.json").string(), r.cfg.raw.dump(2) + "\n");
 }
@@ -174,30 +192,35 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
              " here; a run continues in its own precision (pass --set precision=",
              r.state.precision, ")");
     r.loader.restore(r.state.loader);
-    resumed_loss = truncate_metrics(metrics_path, r.state.step);
-    if (!opt.quiet) std::fprintf(stderr, "resuming from %s (step %lld)\n", ckpt.c_str(),
+    if (dist::is_root()) resumed_loss = truncate_metrics(metrics_path, r.state.step);
+    if (!opt.quiet && dist::is_root()) std::fprintf(stderr, "resuming from %s (step %lld)\n", ckpt.c_str(),
                                  static_cast<long long>(r.state.step));
   } else {
     SG_CHECK(!fs::exists(fs::path(opt.run_dir) / "checkpoints"), opt.run_dir,
              " already holds a run; pass --resume to continue it or choose another --workdir");
-    fs::remove(metrics_path);
+    if (dist::is_root()) fs::remove(metrics_path);
   }
   r.state.precision = precision;
   const int64_t first_step = r.state.step;
   setup_run_dir(r);
-  r.metrics.open(metrics_path, std::ios::app);
-  if (!opt.quiet) print_header(r);
+  if (dist::is_root()) r.metrics.open(metrics_path, std::ios::app);
+  const bool quiet = opt.quiet || !dist::is_root();
+  if (!quiet) print_header(r);
 
   const ScheduleConfig sched{cfg.optimizer.schedule, cfg.optimizer.learning_rate,
                              cfg.optimizer.warmup_steps, cfg.optimizer.decay_fraction, r.total_steps};
   const int64_t tokens_per_step = cfg.data.batch_size * cfg.data.seq_len;
   const double elapsed_before = r.state.elapsed_s;
   Progress progress("train", r.total_steps, r.state.step);
+  const StopSignals stop_signals;
   Tape tape;
   TrainSummary sum;
   // Fault injection for the resume test: die like a killed process, no clean-up.
   const char* kill_env = std::getenv("SGATLIN_TEST_KILL_AT_STEP");
   const int64_t kill_at_step = kill_env ? std::atoll(kill_env) : -1;
+  // ... and for the preemption test: a SIGTERM to this rank after that step.
+  const char* term_env = std::getenv("SGATLIN_TEST_SIGTERM_AT_STEP");
+  const int64_t term_at_step = term_env ? std::atoll(term_env) : -1;
   int64_t last_log_step = r.state.step;
   double last_log_s = 0;
   while (r.state.step < r.total_steps) {
@@ -224,11 +247,11 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
       last_log_step = r.state.step;
       last_log_s = now;
       const double mfu = tps * r.train_flops_per_token /
-                         (kPeakGflopsPerThread * 1e9 * omp_get_max_threads());
+                         (kPeakGflopsPerThread * 1e9 * omp_get_max_threads() * dist::size());
       write_json_line(r.metrics, {{"step", r.state.step}, {"tokens", r.state.tokens},
                                   {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
                                   {"tokens_per_s", tps}, {"mfu", mfu}});
-      if (!opt.quiet) {
+      if (!quiet) {
         char buf[160];
         std::snprintf(buf, sizeof buf, "loss %.4f lr %.2e gnorm %.3f %.0f tok/s", loss, lr,
                       grad_norm, tps);
@@ -247,17 +270,23 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
       sum.val_loss = ev.loss;
       sum.val_accuracy = ev.accuracy;
       sum.val_perplexity = ev.perplexity;
-      if (!opt.quiet) {
+      if (!quiet) {
         progress.finish();
         std::fprintf(stderr, "  step %lld: val_loss %.4f val_acc %.4f val_perplexity %.2f\n",
                      static_cast<long long>(r.state.step), ev.loss, ev.accuracy, ev.perplexity);
       }
     }
-    if (r.state.step % cfg.checkpoint_every == 0 || last)
+    if (r.state.step == term_at_step) raise(SIGTERM);
+    const bool stop = dist::any(StopSignals::requested());  // a signal to any rank stops all
+    if ((r.state.step % cfg.checkpoint_every == 0 || last || stop) && dist::is_root())
       save_checkpoint(opt.run_dir, r.model, r.adamw, r.state, cfg.raw);
     if (r.state.step == kill_at_step) raise(SIGKILL);
+    if (stop && !last)
+      throw Stopped(cat("stopped by a signal after step ", r.state.step, " of ", r.total_steps,
+                        "; checkpoint written to ", opt.run_dir, "/checkpoints; resume with: ",
+                        "sgatlin train --resume ", opt.run_dir));
   }
-  if (!opt.quiet) progress.finish();
+  if (!quiet) progress.finish();
   if (r.state.step == first_step) {  // resumed a run whose steps were all done: measure it
     const EvalResult ev = validate(r);
     sum.final_train_loss = resumed_loss;
@@ -271,7 +300,8 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   sum.n_params = r.model.params().numel();
   sum.wall_s = r.state.elapsed_s;
   sum.tokens_per_s = sum.wall_s > 0 ? sum.tokens / sum.wall_s : 0;
-  write_file_atomic((fs::path(opt.run_dir) / "summary.json").string(), to_json(sum).dump(2) + "\n");
+  if (dist::is_root())
+    write_file_atomic((fs::path(opt.run_dir) / "summary.json").string(), to_json(sum).dump(2) + "\n");
   return sum;
 }
 
