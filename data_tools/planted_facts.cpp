@@ -31,17 +31,17 @@ struct Fact {
 };
 
 // Short common words, so that a small BPE vocabulary keeps each one a single token.
-const Fact kFacts[] = {{"turtle", "slow"},  {"door", "open"},    {"sun", "hot"},
-                       {"snow", "cold"},    {"lemon", "sour"},   {"rock", "heavy"},
-                       {"night", "dark"},   {"mouse", "small"},  {"candy", "sweet"},
-                       {"knife", "sharp"},  {"pillow", "soft"},  {"drum", "loud"}};
+const Fact kFacts[] = {{"turtle", "slow"}, {"door", "open"},   {"sun", "hot"},
+                       {"snow", "cold"},   {"lemon", "sour"},  {"rock", "heavy"},
+                       {"night", "dark"},  {"mouse", "small"}, {"candy", "sweet"},
+                       {"knife", "sharp"}, {"pillow", "soft"}, {"drum", "loud"}};
 
 const char* kNames[] = {"Tom", "Lily", "Sam", "Mia", "Ben", "Anna", "Max", "Zoe"};
 const char* kVerbs[] = {"saw", "found", "liked", "wanted", "took", "drew", "missed", "made"};
-const char* kThings[] = {"a ball", "a kite", "a boat", "a hat", "a book", "a cake", "a box",
-                         "a bird", "a tree", "a car", "a cup", "a flower"};
-const char* kPlaces[] = {"the park", "the garden", "school", "the river", "the shop",
-                         "the beach", "the forest", "the town"};
+const char* kThings[] = {"a ball", "a kite", "a boat", "a hat", "a book", "a cake",
+                         "a box",  "a bird", "a tree", "a car", "a cup",  "a flower"};
+const char* kPlaces[] = {"the park", "the garden", "school",     "the river",
+                         "the shop", "the beach",  "the forest", "the town"};
 const char* kFeelings[] = {"happy", "tired", "hungry", "brave", "sleepy", "excited"};
 const char* kLeadIns[] = {"Everyone knew that", "Mom said that", "They all saw that",
                           "It was true that"};
@@ -54,13 +54,15 @@ const T& pick(std::mt19937_64& g, const T (&a)[N]) {
 std::string filler(std::mt19937_64& g) {
   switch (g() % 5) {
     case 0: return std::string(pick(g, kNames)) + " went to " + pick(g, kPlaces) + ".";
-    case 1: return std::string(pick(g, kNames)) + " " + pick(g, kVerbs) + " " + pick(g, kThings) + ".";
+    case 1:
+      return std::string(pick(g, kNames)) + " " + pick(g, kVerbs) + " " + pick(g, kThings) + ".";
     case 2: return std::string(pick(g, kNames)) + " was " + pick(g, kFeelings) + ".";
     case 3:
       return std::string(pick(g, kNames)) + " and " + pick(g, kNames) + " played at " +
              pick(g, kPlaces) + ".";
-    default: return std::string("One day ") + pick(g, kNames) + " " + pick(g, kVerbs) + " " +
-                    pick(g, kThings) + " near " + pick(g, kPlaces) + ".";
+    default:
+      return std::string("One day ") + pick(g, kNames) + " " + pick(g, kVerbs) + " " +
+             pick(g, kThings) + " near " + pick(g, kPlaces) + ".";
   }
 }
 
@@ -84,10 +86,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return usage();
-    if (a == "--out") out = argv[++i];
-    else if (a == "--stories") stories = std::atol(argv[++i]);
-    else if (a == "--seed") seed = std::strtoull(argv[++i], nullptr, 10);
-    else return usage();
+    if (a == "--out")
+      out = argv[++i];
+    else if (a == "--stories")
+      stories = std::atol(argv[++i]);
+    else if (a == "--seed")
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    else
+      return usage();
   }
   if (out.empty() || stories < 1) return usage();
   std::filesystem::create_directories(out);

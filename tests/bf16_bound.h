@@ -17,7 +17,8 @@ namespace sg::test {
 // Relative (to sum |terms|) bound for terms with m bf16-rounded factors summed in fp32
 // over at most n terms in total along the chain.
 inline double bf16_chain_rel(int m, int64_t n) {
-  return std::pow(1.0 + std::ldexp(1.0, -9), m) - 1.0 + static_cast<double>(n + 2) * std::ldexp(1.0, -24);
+  return std::pow(1.0 + std::ldexp(1.0, -9), m) - 1.0 +
+         static_cast<double>(n + 2) * std::ldexp(1.0, -24);
 }
 
 }  // namespace sg::test

@@ -59,7 +59,8 @@ inline void check_close(const float* got, const std::vector<double>& want, doubl
       first += " [" + std::to_string(i) + "] got " + std::to_string(got[i]) + " want " +
                std::to_string(want[i]) + ";";
   }
-  CHECK_MESSAGE(bad == 0, std::string(what) << ": " << bad << " of " << want.size() << " elements off:" << first);
+  CHECK_MESSAGE(bad == 0, std::string(what)
+                              << ": " << bad << " of " << want.size() << " elements off:" << first);
 }
 
 inline void check_close(const Tensor& got, const std::vector<double>& want, double rtol,

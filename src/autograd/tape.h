@@ -68,7 +68,9 @@ class Tape {
 // Evaluation mode: ops record nothing and keep no activations for backward.
 class NoGradGuard {
  public:
-  explicit NoGradGuard(Tape& tape) : tape_(tape), was_(tape.recording()) { tape.set_recording(false); }
+  explicit NoGradGuard(Tape& tape) : tape_(tape), was_(tape.recording()) {
+    tape.set_recording(false);
+  }
   ~NoGradGuard() { tape_.set_recording(was_); }
 
  private:

@@ -7,13 +7,16 @@
 namespace sg::cli {
 
 CLI::App* register_bench(CLI::App& app) {
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks: --config FILE times training steps of a model; the ops subcommand times kernels");
+  CLI::App* bench = app.add_subcommand("bench",
+                                       "Benchmarks: --config FILE times training steps of a model; "
+                                       "the ops subcommand times kernels");
   bench->require_subcommand(0, 1);
   auto opts = std::make_shared<OpBenchOptions>();
   auto ops_threads = std::make_shared<int>(0);
   CLI::App* ops = bench->add_subcommand(
-      "ops", "Time single ops (linear fp32/bf16 forward and forward+backward) against a raw "
-             "oneDNN matmul baseline; prints median ms and GFLOP/s");
+      "ops",
+      "Time single ops (linear fp32/bf16 forward and forward+backward) against a raw "
+      "oneDNN matmul baseline; prints median ms and GFLOP/s");
   ops->add_option("--threads", *ops_threads, "OpenMP threads (0 = all cores)")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
@@ -26,8 +29,9 @@ CLI::App* register_bench(CLI::App& app) {
   ops->callback([opts, ops_threads] { run_bench_ops(*opts, apply_threads(*ops_threads)); });
   auto model = std::make_shared<ModelBenchOptions>();
   auto model_threads = std::make_shared<int>(0);
-  bench->add_option("--config", model->config,
-                    "Run config: time training steps of its model on random tokens")
+  bench
+      ->add_option("--config", model->config,
+                   "Run config: time training steps of its model on random tokens")
       ->check(CLI::ExistingFile);
   bench->add_option("--set", model->overrides, "Override a config key: path=value (repeatable)");
   bench->add_option("--steps", model->steps, "Timed steps (median reported)")

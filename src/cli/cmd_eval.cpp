@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <iostream>
 
-#include "train/checkpoint_model.h"
 #include "cli/commands.h"
-#include "train/precision.h"
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
+#include "train/checkpoint_model.h"
+#include "train/precision.h"
 
 namespace sg::cli {
 
@@ -43,8 +43,12 @@ void run_eval(const EvalArgs& a) {
   nlohmann::json usage = nlohmann::json::array();
   for (const LayerUsage& u : r.usage) usage.push_back(to_json(u));
   if (a.json) {
-    std::cout << nlohmann::json{{"checkpoint", cm.dir}, {"data", shard}, {"tokens", r.tokens},
-                                {"sequences", r.sequences}, {"loss", r.loss}, {"acc", r.accuracy},
+    std::cout << nlohmann::json{{"checkpoint", cm.dir},
+                                {"data", shard},
+                                {"tokens", r.tokens},
+                                {"sequences", r.sequences},
+                                {"loss", r.loss},
+                                {"acc", r.accuracy},
                                 {"perplexity", r.perplexity},
                                 {"perplexity_last_token", r.perplexity_last_token},
                                 {"usage", usage}}
@@ -56,8 +60,7 @@ void run_eval(const EvalArgs& a) {
               shard.c_str(), static_cast<long long>(r.tokens), static_cast<long long>(r.sequences));
   std::printf("loss %.4f  acc %.4f  perplexity %.3f  perplexity_last_token %.3f\n", r.loss,
               r.accuracy, r.perplexity, r.perplexity_last_token);
-  if (!r.usage.empty())
-    std::printf("neuron usage (mean over pools; entropy / log N):\n");
+  if (!r.usage.empty()) std::printf("neuron usage (mean over pools; entropy / log N):\n");
   for (const LayerUsage& u : r.usage) {
     std::printf("  layer %lld (%s)\n", static_cast<long long>(u.layer), u.type.c_str());
     print_usage_row("whole set", u.set);
@@ -69,13 +72,16 @@ void run_eval(const EvalArgs& a) {
 
 void register_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand("eval", "Loss, accuracy, perplexity and neuron usage of a checkpoint");
-  cmd->add_option("--checkpoint", a->checkpoint, "Run folder or checkpoint folder")->required()
+  CLI::App* cmd =
+      app.add_subcommand("eval", "Loss, accuracy, perplexity and neuron usage of a checkpoint");
+  cmd->add_option("--checkpoint", a->checkpoint, "Run folder or checkpoint folder")
+      ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--data", a->data, "Token shard (default: the run's valid shard)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--batches", a->batches, "Batches to evaluate (0: one pass over the shard)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch-size", a->batch_size, "Sequences per batch (default: the run's)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", a->json, "Print one JSON object");

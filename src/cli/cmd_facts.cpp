@@ -16,13 +16,17 @@ struct FactsArgs {
 
 void register_facts(CLI::App& app) {
   auto a = std::make_shared<FactsArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "facts", "Mine \"NAME the son of FATHER\" facts from a prepared corpus into pairs.jsonl for intervene");
-  cmd->add_option("--data", a->data, "Folder written by `data prepare` (tokenizer.model, train.bin, valid.bin)")
-      ->required()->check(CLI::ExistingDirectory);
+  CLI::App* cmd = app.add_subcommand("facts",
+                                     "Mine \"NAME the son of FATHER\" facts from a prepared corpus "
+                                     "into pairs.jsonl for intervene");
+  cmd->add_option("--data", a->data,
+                  "Folder written by `data prepare` (tokenizer.model, train.bin, valid.bin)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->out, "Output folder (facts.tsv, pairs.jsonl)")->required();
   cmd->add_option("--min-count", a->min_count, "Occurrences a name needs, always with one father")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->callback([a] { mine_facts(a->data, a->out, a->min_count); });
 }
 

@@ -1,11 +1,11 @@
 // sgatlin generate: sample text from a checkpoint, streamed as it is decoded.
 #include <iostream>
 
-#include "train/checkpoint_model.h"
 #include "cli/commands.h"
-#include "train/precision.h"
 #include "data/tokenizer.h"
 #include "eval/generate.h"
+#include "train/checkpoint_model.h"
+#include "train/precision.h"
 
 namespace sg::cli {
 
@@ -55,16 +55,21 @@ void run_generate(const GenerateArgs& a) {
 
 void register_generate(CLI::App& app) {
   auto a = std::make_shared<GenerateArgs>();
-  CLI::App* cmd = app.add_subcommand("generate", "Sample a continuation of a prompt from a checkpoint");
-  cmd->add_option("--checkpoint", a->checkpoint, "Run folder or checkpoint folder")->required()
+  CLI::App* cmd =
+      app.add_subcommand("generate", "Sample a continuation of a prompt from a checkpoint");
+  cmd->add_option("--checkpoint", a->checkpoint, "Run folder or checkpoint folder")
+      ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt", a->prompt, "Text to continue")->required();
-  cmd->add_option("--max-tokens", a->sample.max_tokens, "Tokens to generate")->capture_default_str()
+  cmd->add_option("--max-tokens", a->sample.max_tokens, "Tokens to generate")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", a->sample.temperature, "Sampling temperature (0: greedy)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", a->sample.top_k, "Sample among the k most likely tokens (0: all)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", a->sample.seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
   cmd->add_option("--set", a->overrides, "precision=fp32|bf16|auto (default: the run's setting)");

@@ -19,16 +19,18 @@ void run_info(const InfoArgs& a) {
   const RunConfig cfg = load_run_config(a.config, a.overrides);
   const int64_t T = cfg.data.seq_len;
   const int64_t fwd = fwd_flops_per_sequence(cfg.model, T);
-  nlohmann::json j = {{"name", cfg.name},
-                      {"ffw_type", cfg.model.ffw.type},
-                      {"n_params", n_params(cfg.model)},
-                      {"seq_len", T},
-                      {"fwd_flops_per_sequence", fwd},
-                      {"train_flops_per_sequence", 3 * fwd},
-                      {"fwd_flops_per_token", fwd / T},
-                      {"ffw_flops_per_token", ffw_flops_per_token(cfg.model.ffw, cfg.model.d_model)},
-                      {"steps_for_budget", nullptr}};
-  if (cfg.flops_budget) j["steps_for_budget"] = steps_for_budget(*cfg.flops_budget, cfg.model, T, cfg.data.batch_size);
+  nlohmann::json j = {
+      {"name", cfg.name},
+      {"ffw_type", cfg.model.ffw.type},
+      {"n_params", n_params(cfg.model)},
+      {"seq_len", T},
+      {"fwd_flops_per_sequence", fwd},
+      {"train_flops_per_sequence", 3 * fwd},
+      {"fwd_flops_per_token", fwd / T},
+      {"ffw_flops_per_token", ffw_flops_per_token(cfg.model.ffw, cfg.model.d_model)},
+      {"steps_for_budget", nullptr}};
+  if (cfg.flops_budget)
+    j["steps_for_budget"] = steps_for_budget(*cfg.flops_budget, cfg.model, T, cfg.data.batch_size);
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;

@@ -10,14 +10,18 @@ void register_intervene(CLI::App& app) {
   auto a = std::make_shared<InterveneOptions>();
   CLI::App* cmd = app.add_subcommand(
       "intervene", "Patch router decisions of a clean run with a counterfactual run's");
-  cmd->add_option("--checkpoint", a->checkpoint, "Run folder or checkpoint folder")->required()
+  cmd->add_option("--checkpoint", a->checkpoint, "Run folder or checkpoint folder")
+      ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--pairs", a->pairs,
-                  "JSONL: {\"clean\", \"counterfactual\", \"answers_clean\": [..], \"answers_cf\": [..]}")
-      ->required()->check(CLI::ExistingFile);
+  cmd->add_option(
+         "--pairs", a->pairs,
+         "JSONL: {\"clean\", \"counterfactual\", \"answers_clean\": [..], \"answers_cf\": [..]}")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--position", a->position,
                   "Prompt token position to patch (0-based, negative from the end, or 'diff': "
-                  "every position where the prompts differ)")->required();
+                  "every position where the prompts differ)")
+      ->required();
   cmd->add_option("--measure", a->measure, "Prompt token position whose logits are compared")
       ->capture_default_str();
   cmd->add_option("--layers", a->layers, "Layers to patch (default: all)");

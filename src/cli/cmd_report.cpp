@@ -33,23 +33,32 @@ void run_report(ReportArgs a) {
 
 void register_report(CLI::App& app) {
   auto a = std::make_shared<ReportArgs>();
-  CLI::App* cmd = app.add_subcommand("report", "Interactive neuron report (HTML) and report.txt from scope records");
-  cmd->add_option("--scope", a->scope, "Folder written by `sgatlin scope`")->required()
+  CLI::App* cmd = app.add_subcommand(
+      "report", "Interactive neuron report (HTML) and report.txt from scope records");
+  cmd->add_option("--scope", a->scope, "Folder written by `sgatlin scope`")
+      ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--checkpoint", a->checkpoint,
                   "Run or checkpoint folder the records came from (default: the one they name)");
   cmd->add_option("--out", a->out, "Output folder (default: the scope folder)");
   cmd->add_option("--layers", a->opt.layers, "Recorded layers to report (default: all)");
-  cmd->add_option("--top", a->opt.text.top_neurons, "Most used neurons in report.txt per layer and channel")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--top", a->opt.text.top_neurons,
+                  "Most used neurons in report.txt per layer and channel")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--contexts", a->opt.text.contexts, "Strongest contexts shown per neuron")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--samples", a->opt.text.sample_tokens, "Sample tokens for the nearest-pattern view")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--samples", a->opt.text.sample_tokens,
+                  "Sample tokens for the nearest-pattern view")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--neighbours", a->opt.text.neighbours, "Nearest tokens shown per sample token")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--lens", a->opt.lens_k, "Lens tokens kept per neuron and side")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
   cmd->callback([a] { run_report(*a); });
 }

@@ -10,9 +10,12 @@ void register_sweep(CLI::App& app) {
   auto a = std::make_shared<SweepOptions>();
   auto threads = std::make_shared<int>(0);
   CLI::App* cmd = app.add_subcommand(
-      "sweep", "Train a compute-budget sweep (budgets x types x ladder scales x grid), one run "
-               "after another; rerun to continue an interrupted sweep (see docs/SWEEPS.md)");
-  cmd->add_option("--config", a->config, "Sweep JSON (see sweeps/)")->required()->check(CLI::ExistingFile);
+      "sweep",
+      "Train a compute-budget sweep (budgets x types x ladder scales x grid), one run "
+      "after another; rerun to continue an interrupted sweep (see docs/SWEEPS.md)");
+  cmd->add_option("--config", a->config, "Sweep JSON (see sweeps/)")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--dry-run", a->dry_run,
                 "Print the plan (params, steps, tokens, estimated time) without training");
   cmd->add_option("--bench-steps", a->bench_steps,

@@ -48,23 +48,27 @@ void run_train(const TrainArgs& a) {
             << " tokens/s); final train loss " << s.final_train_loss << "\n"
             << "validation: loss " << s.val_loss << ", accuracy " << s.val_accuracy
             << ", perplexity " << s.val_perplexity << "\n"
-            << "sample with: sgatlin generate --checkpoint " << opt.run_dir << " --prompt \"...\"\n";
+            << "sample with: sgatlin generate --checkpoint " << opt.run_dir
+            << " --prompt \"...\"\n";
 }
 
 }  // namespace
 
 void register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "train", "Train a model from a JSON config; writes config.json, metrics.jsonl and "
-               "checkpoints/ into WORKDIR/NAME");
-  cmd->add_option("--config", a->config, "Run config JSON (see configs/)")->check(CLI::ExistingFile);
+  CLI::App* cmd =
+      app.add_subcommand("train",
+                         "Train a model from a JSON config; writes config.json, metrics.jsonl and "
+                         "checkpoints/ into WORKDIR/NAME");
+  cmd->add_option("--config", a->config, "Run config JSON (see configs/)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--set", a->overrides,
                   "Override a config key, e.g. --set optimizer.learning_rate=3e-4 (repeatable)");
-  cmd->add_option("--workdir", a->workdir, "Parent folder of the run folder (default: config's workdir)");
-  CLI::Option* resume =
-      cmd->add_option("--resume", a->resume, "Continue the run in this folder from its last checkpoint")
-          ->check(CLI::ExistingDirectory);
+  cmd->add_option("--workdir", a->workdir,
+                  "Parent folder of the run folder (default: config's workdir)");
+  CLI::Option* resume = cmd->add_option("--resume", a->resume,
+                                        "Continue the run in this folder from its last checkpoint")
+                            ->check(CLI::ExistingDirectory);
   resume->excludes(cmd->get_option("--config"))->excludes(cmd->get_option("--workdir"));
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores)");
   cmd->callback([a] { run_train(*a); });

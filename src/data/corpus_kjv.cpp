@@ -1,8 +1,8 @@
 // The King James Bible from Debian's bible-kjv: `bible -f` prints one verse per line,
 // "Ge1:1 In the beginning ...", book abbreviations optionally led by a digit (1Sm).
+#include <sys/wait.h>
 #include <cctype>
 #include <cstdio>
-#include <sys/wait.h>
 
 #include "data/corpus.h"
 #include "util/error.h"

@@ -5,13 +5,13 @@
 #include <filesystem>
 
 #include "data/corpus.h"
-#include "util/file_io.h"
-#include "util/progress.h"
 #include "data/shard.h"
 #include "data/split.h"
 #include "data/tokenizer.h"
 #include "data/unigram.h"
 #include "util/error.h"
+#include "util/file_io.h"
+#include "util/progress.h"
 
 namespace sg {
 

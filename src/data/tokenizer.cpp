@@ -3,10 +3,10 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
-#include "util/file_io.h"
-#include "util/progress.h"
 #include "tensor/rng.h"
 #include "util/error.h"
+#include "util/file_io.h"
+#include "util/progress.h"
 
 // Exported by libsentencepiece but missing from its public headers; without it the
 // trainer logs its whole configuration and every merge round to stderr.

@@ -109,7 +109,8 @@ std::string broadcast(const std::string& s) {
 
 void abort_all(const std::string& message, int code) {
   if (g_world_size > 1) {
-    std::fprintf(stderr, "error (rank %d of %d): %s\n", g_world_rank, g_world_size, message.c_str());
+    std::fprintf(stderr, "error (rank %d of %d): %s\n", g_world_rank, g_world_size,
+                 message.c_str());
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, code);
   }

@@ -31,9 +31,9 @@ struct GradReducer::Bucket {
   int64_t offset = 0, n = 0;              // floats in the accumulator
   int64_t layer = -1;                     // completes at marks[layer]; -1: at the end
   bool added = false;
-  int phase = 0;                          // 0 idle, 1 alltoall pending, 2 allgather pending
-  std::vector<int> counts, displs;        // per rank chunk of this bucket
-  std::vector<float> recv;                // R copies of this rank's chunk
+  int phase = 0;                    // 0 idle, 1 alltoall pending, 2 allgather pending
+  std::vector<int> counts, displs;  // per rank chunk of this bucket
+  std::vector<float> recv;          // R copies of this rank's chunk
   MPI_Request req = MPI_REQUEST_NULL;
   // Its own communicator: ranks start phase 2 of different buckets in whatever order
   // their transfers finish, and MPI matches collectives by order per communicator.
@@ -60,7 +60,8 @@ GradReducer::GradReducer(const ParamStore& params, int64_t n_layers) : params_(p
     offset += all[i].var->value.numel();
   }
   for (Bucket& b : buckets_) {
-    SG_CHECK(b.n < (int64_t{1} << 31), "gradient bucket of ", b.n, " floats exceeds MPI's int count");
+    SG_CHECK(b.n < (int64_t{1} << 31), "gradient bucket of ", b.n,
+             " floats exceeds MPI's int count");
     b.counts.resize(R);
     b.displs.resize(R);
     for (int c = 0; c < R; ++c) {
@@ -119,8 +120,8 @@ void GradReducer::start(Bucket& b) {
   std::vector<int> recv_counts(R, b.counts[rank()]), recv_displs(R);
   for (int r = 0; r < R; ++r) recv_displs[r] = r * b.counts[rank()];
   check(MPI_Ialltoallv(acc_.data() + b.offset, b.counts.data(), b.displs.data(), MPI_FLOAT,
-                       b.recv.data(), recv_counts.data(), recv_displs.data(), MPI_FLOAT,
-                       b.comm, &b.req),
+                       b.recv.data(), recv_counts.data(), recv_displs.data(), MPI_FLOAT, b.comm,
+                       &b.req),
         "Ialltoallv (gradient reduction)");
   b.phase = 1;
 }
@@ -136,8 +137,8 @@ void GradReducer::phase2(Bucket& b) {
 #pragma omp parallel for simd if (n > (1 << 16))
     for (int64_t j = 0; j < n; ++j) out[j] += src[j];  // per element still in rank order
   }
-  check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, acc_.data() + b.offset,
-                        b.counts.data(), b.displs.data(), MPI_FLOAT, b.comm, &b.req),
+  check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, acc_.data() + b.offset, b.counts.data(),
+                        b.displs.data(), MPI_FLOAT, b.comm, &b.req),
         "Iallgatherv (gradient reduction)");
   b.phase = 2;
 }
@@ -149,8 +150,10 @@ void GradReducer::progress() {
     int done = 0;
     check(MPI_Test(&b.req, &done, MPI_STATUS_IGNORE), "Test (gradient reduction)");
     if (!done) continue;
-    if (b.phase == 1) phase2(b);
-    else b.phase = 0;
+    if (b.phase == 1)
+      phase2(b);
+    else
+      b.phase = 0;
   }
 }
 

@@ -20,9 +20,9 @@
 namespace sg::dist {
 
 struct ReduceStats {
-  double exposed_ms = 0;     // time finish() waited: communication not hidden by backward
-  int64_t grad_bytes = 0;    // fp32 gradient bytes reduced per step
-  int64_t wire_bytes = 0;    // bytes each rank sends per step (2(R-1)/R x grad_bytes)
+  double exposed_ms = 0;   // time finish() waited: communication not hidden by backward
+  int64_t grad_bytes = 0;  // fp32 gradient bytes reduced per step
+  int64_t wire_bytes = 0;  // bytes each rank sends per step (2(R-1)/R x grad_bytes)
 };
 
 class GradReducer {

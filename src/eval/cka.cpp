@@ -107,9 +107,9 @@ double ratio(double xy, double xx, double yy) {
 
 }  // namespace
 
-double linear_cka(const std::vector<double>& X, int64_t p, const std::vector<double>& Y, int64_t q) {
-  SG_CHECK(p > 0 && q > 0 && X.size() % p == 0 && Y.size() % q == 0 &&
-               X.size() / p == Y.size() / q,
+double linear_cka(const std::vector<double>& X, int64_t p, const std::vector<double>& Y,
+                  int64_t q) {
+  SG_CHECK(p > 0 && q > 0 && X.size() % p == 0 && Y.size() % q == 0 && X.size() / p == Y.size() / q,
            "cka: X [", X.size(), " values / ", p, "] and Y [", Y.size(), " / ", q,
            "] must hold the same number of rows");
   const int64_t n = static_cast<int64_t>(X.size()) / p;

@@ -14,8 +14,8 @@ std::vector<int64_t> coactivation(const int32_t* idx_NxCxK, int64_t N, int64_t C
   for (int64_t t = 0; t < N; ++t) {
     const int32_t* picks = idx_NxCxK + (t * C + c) * K;
     for (int64_t i = 0; i < K; ++i) {
-      SG_CHECK(0 <= picks[i] && picks[i] < M, "coactivation: token ", t, " picks neuron ",
-               picks[i], " outside [0, ", M, ")");
+      SG_CHECK(0 <= picks[i] && picks[i] < M, "coactivation: token ", t, " picks neuron ", picks[i],
+               " outside [0, ", M, ")");
       for (int64_t j = 0; j < K; ++j)
         if (i == j || picks[i] != picks[j]) ++counts[picks[i] * M + picks[j]];
     }

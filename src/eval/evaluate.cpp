@@ -122,8 +122,8 @@ void EvalAccumulator::load_sums(const std::vector<double>& flat) {
 }
 
 EvalResult evaluate(Transformer& model, Loader& loader, int64_t max_batches, int32_t pad_id) {
-  const int64_t per_epoch = std::max<int64_t>(1, loader.windows_per_epoch() /
-                                                     std::max<int64_t>(1, loader.batch_size()));
+  const int64_t per_epoch =
+      std::max<int64_t>(1, loader.windows_per_epoch() / std::max<int64_t>(1, loader.batch_size()));
   const int64_t n = max_batches > 0 ? std::min(max_batches, per_epoch) : per_epoch;
   Tape tape;
   NoGradGuard no_grad(tape);

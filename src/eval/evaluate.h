@@ -41,11 +41,11 @@ class EvalAccumulator {
   int32_t pad_;
   double loss_sum_ = 0, correct_ = 0, last_loss_sum_ = 0;
   int64_t tokens_ = 0, sequences_ = 0;
-  std::vector<int64_t> layers_;                 // routed layers
-  std::vector<PoolShape> pools_;                // per routed layer
-  std::vector<std::vector<int64_t>> totals_;    // per routed layer, [P * M]
-  std::vector<UsageStats> seq_sums_;            // per routed layer, summed over sequences
-  std::vector<int64_t> seq_counted_;            // sequences with at least one non-pad token
+  std::vector<int64_t> layers_;               // routed layers
+  std::vector<PoolShape> pools_;              // per routed layer
+  std::vector<std::vector<int64_t>> totals_;  // per routed layer, [P * M]
+  std::vector<UsageStats> seq_sums_;          // per routed layer, summed over sequences
+  std::vector<int64_t> seq_counted_;          // sequences with at least one non-pad token
 };
 
 // Turns routing records on for every routed layer while alive (they cost a copy of

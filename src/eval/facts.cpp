@@ -48,7 +48,7 @@ std::string json_line(const Fact& a, const Fact& b) {
                         {"counterfactual", b.name + " the son of"},
                         {"answers_clean", {a.father}},
                         {"answers_cf", {b.father}}}
-             .dump();
+      .dump();
 }
 
 }  // namespace
@@ -90,8 +90,8 @@ std::vector<FactPair> fact_pairs(const std::vector<Fact>& facts, const Tokenizer
   std::vector<FactPair> pairs;
   for (size_t i = 0; i < facts.size(); ++i)
     for (size_t j = 0; j < facts.size(); ++j)
-      if (i != j && prompt_len[i] == prompt_len[j] && father_first[i] >= 0 && father_first[j] >= 0 &&
-          father_first[i] != father_first[j])
+      if (i != j && prompt_len[i] == prompt_len[j] && father_first[i] >= 0 &&
+          father_first[j] >= 0 && father_first[i] != father_first[j])
         pairs.push_back({&facts[i], &facts[j]});
   return pairs;
 }
@@ -107,7 +107,8 @@ void mine_facts(const std::string& data_dir, const std::string& out_dir, int64_t
   const std::vector<Fact> facts = mine_son_of_facts(docs, min_count);
   const std::vector<FactPair> pairs = fact_pairs(facts, tok);
   SG_CHECK(!pairs.empty(), data_dir, ": no mineable facts: ", facts.size(),
-           " names occur at least ", min_count, " times as \"NAME the son of FATHER\" with one "
+           " names occur at least ", min_count,
+           " times as \"NAME the son of FATHER\" with one "
            "father, and no two of them have prompts of equal token length and fathers with "
            "different first tokens (needs at least 2 such facts)");
   std::ostringstream tsv, jsonl;

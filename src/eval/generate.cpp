@@ -35,7 +35,8 @@ std::vector<int32_t> generate(Transformer& model, const std::vector<int32_t>& pr
     if (opt.use_cache) {
       logits_TxV = model.forward_cached(feed, cache);
     } else {
-      logits_TxV = model.forward(tape, IntTensor::from({1, static_cast<int64_t>(seq.size())}, seq))->value;
+      logits_TxV =
+          model.forward(tape, IntTensor::from({1, static_cast<int64_t>(seq.size())}, seq))->value;
     }
     const int64_t last = logits_TxV.dim(0) - 1;
     const int32_t next = sample_next(logits_TxV.data() + last * V, V, opt, step);

@@ -14,7 +14,7 @@ struct SampleOptions {
   double temperature = 0.8;  // 0: greedy
   int64_t top_k = 40;        // 0: the whole vocabulary
   uint64_t seed = 0;
-  int32_t stop_id = -1;      // stop after emitting this id (eos); -1: never
+  int32_t stop_id = -1;  // stop after emitting this id (eos); -1: never
   bool use_cache = true;
 };
 

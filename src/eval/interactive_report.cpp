@@ -42,25 +42,30 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-std::vector<const ScopeLayer*> chosen_layers(const ScopeData& d, const std::vector<int64_t>& layers) {
+std::vector<const ScopeLayer*> chosen_layers(const ScopeData& d,
+                                             const std::vector<int64_t>& layers) {
   std::vector<const ScopeLayer*> out;
   std::string recorded;
-  for (const ScopeLayer& l : d.layers) recorded += (recorded.empty() ? "" : ", ") + std::to_string(l.layer);
+  for (const ScopeLayer& l : d.layers)
+    recorded += (recorded.empty() ? "" : ", ") + std::to_string(l.layer);
   if (layers.empty()) {
     for (const ScopeLayer& l : d.layers) out.push_back(&l);
     return out;
   }
   for (int64_t want : layers) {
-    auto it = std::find_if(d.layers.begin(), d.layers.end(), [&](const ScopeLayer& l) { return l.layer == want; });
-    SG_CHECK(it != d.layers.end(), "report: layer ", want, " was not recorded (recorded layers: ",
-             recorded, ")");
+    auto it = std::find_if(d.layers.begin(), d.layers.end(),
+                           [&](const ScopeLayer& l) { return l.layer == want; });
+    SG_CHECK(it != d.layers.end(), "report: layer ", want,
+             " was not recorded (recorded layers: ", recorded, ")");
     out.push_back(&*it);
   }
   return out;
 }
 
 // peer keeps one expert table shared by its heads (spec §2.5).
-int64_t lens_tables(const ScopeData& d) { return ffw_type(d.ffw_type).type == FfwType::peer ? 1 : d.C; }
+int64_t lens_tables(const ScopeData& d) {
+  return ffw_type(d.ffw_type).type == FfwType::peer ? 1 : d.C;
+}
 
 struct NeuronContexts {
   std::vector<std::vector<Context>> by_neuron;  // [C*M], strongest first, at most n each
@@ -91,9 +96,10 @@ NeuronContexts all_contexts(const ScopeData& d, const ScopeLayer& l, int64_t n) 
 // Runs `node build.mjs data html` from tools_dir; throws with what to do when it fails.
 void run_node(const std::string& tools_dir, const std::string& data, const std::string& html) {
   const std::string script = (fs::path(tools_dir) / "build.mjs").string();
-  SG_CHECK(fs::exists(fs::path(tools_dir) / "node_modules" / "umap-js"), "report: ", tools_dir,
-           "/node_modules has no umap-js: run `npm ci` there (scripts/install_report_tools.sh does), or "
-           "set SGATLIN_REPORT_TOOLS to a tools/report folder that has it");
+  SG_CHECK(
+      fs::exists(fs::path(tools_dir) / "node_modules" / "umap-js"), "report: ", tools_dir,
+      "/node_modules has no umap-js: run `npm ci` there (scripts/install_report_tools.sh does), or "
+      "set SGATLIN_REPORT_TOOLS to a tools/report folder that has it");
   std::vector<std::string> args = {"node", script, data, html};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -108,16 +114,19 @@ void run_node(const std::string& tools_dir, const std::string& data, const std::
 
 }  // namespace
 
-void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::vector<int64_t>& layers) {
+void check_scope_matches(const ScopeData& d, const ReportModel& m,
+                         const std::vector<int64_t>& layers) {
   if (!d.model_fingerprint.empty()) {
-    SG_CHECK(d.model_fingerprint == m.fingerprint, "report: the scope records come from checkpoint ",
-             d.checkpoint, " (model.safetensors fnv1a64 ", d.model_fingerprint, "), not from ",
-             m.dir, " (", m.fingerprint, "): record them again with `sgatlin scope --checkpoint ",
-             m.dir, "`");
+    SG_CHECK(d.model_fingerprint == m.fingerprint,
+             "report: the scope records come from checkpoint ", d.checkpoint,
+             " (model.safetensors fnv1a64 ", d.model_fingerprint, "), not from ", m.dir, " (",
+             m.fingerprint, "): record them again with `sgatlin scope --checkpoint ", m.dir, "`");
   } else {
     std::error_code ec;  // a missing path is simply not the same checkpoint
-    SG_CHECK(fs::equivalent(d.checkpoint, m.dir, ec), "report: the scope records carry no model "
-             "fingerprint and were made from ", d.checkpoint, ", not ", m.dir);
+    SG_CHECK(fs::equivalent(d.checkpoint, m.dir, ec),
+             "report: the scope records carry no model "
+             "fingerprint and were made from ",
+             d.checkpoint, ", not ", m.dir);
   }
   for (const ScopeLayer* l : chosen_layers(d, layers)) {
     const auto it = m.layers.find(l->layer);
@@ -127,7 +136,8 @@ void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::ve
              " neurons; the records have ", d.C, " channels of ", d.M);
   }
   for (int32_t t : d.tokens_SxT)
-    SG_CHECK(0 <= t && t < m.V, "report: the records hold token ", t, ", outside the checkpoint's vocab ", m.V);
+    SG_CHECK(0 <= t && t < m.V, "report: the records hold token ", t,
+             ", outside the checkpoint's vocab ", m.V);
 }
 
 namespace {
@@ -136,11 +146,12 @@ namespace {
 NeuronLens layer_lens(const ScopeData& d, const ReportModel& m, const LensLayer& L, int64_t k) {
   NeuronLens lens;
   for (int64_t p = 0; p < L.P; ++p) {
-    const NeuronLens t = neuron_lens(L.w_in_PxMxD.data() + p * d.M * m.D, L.w_out_PxMxD.data() + p * d.M * m.D,
-                                     d.M, m.E_VxD.data(), m.V, m.D, m.final_scale_D.data(),
-                                     L.ffn_scale_D.data(), k);
-    for (auto [dst, src] : {std::pair{&lens.out_top, &t.out_top}, std::pair{&lens.out_bottom, &t.out_bottom},
-                            std::pair{&lens.in_top, &t.in_top}}) {
+    const NeuronLens t =
+        neuron_lens(L.w_in_PxMxD.data() + p * d.M * m.D, L.w_out_PxMxD.data() + p * d.M * m.D, d.M,
+                    m.E_VxD.data(), m.V, m.D, m.final_scale_D.data(), L.ffn_scale_D.data(), k);
+    for (auto [dst, src] :
+         {std::pair{&lens.out_top, &t.out_top}, std::pair{&lens.out_bottom, &t.out_bottom},
+          std::pair{&lens.in_top, &t.in_top}}) {
       dst->N += src->N, dst->k = k;
       dst->ids_NxK.insert(dst->ids_NxK.end(), src->ids_NxK.begin(), src->ids_NxK.end());
       dst->values_NxK.insert(dst->values_NxK.end(), src->values_NxK.begin(), src->values_NxK.end());
@@ -150,8 +161,8 @@ NeuronLens layer_lens(const ScopeData& d, const ReportModel& m, const LensLayer&
 }
 
 // CKA of the input embeddings against each layer's gating, and between layers.
-nlohmann::json cka_json(const ScopeData& d, const ReportModel& m, const std::vector<const ScopeLayer*>& layers,
-                        std::ostringstream& txt) {
+nlohmann::json cka_json(const ScopeData& d, const ReportModel& m,
+                        const std::vector<const ScopeLayer*>& layers, std::ostringstream& txt) {
   const int64_t N = d.S * d.T;
   std::vector<double> X(N * m.D);
   for (int64_t t = 0; t < N; ++t)
@@ -178,7 +189,7 @@ nlohmann::json cka_json(const ScopeData& d, const ReportModel& m, const std::vec
 
 struct LayerPicks {
   std::vector<int64_t> counts_CxM;
-  std::vector<std::vector<CoPair>> partners_CxM;  // of every used neuron
+  std::vector<std::vector<CoPair>> partners_CxM;   // of every used neuron
   nlohmann::json coact = nlohmann::json::array();  // per channel: top, heat, pairs
 };
 
@@ -190,7 +201,8 @@ LayerPicks layer_usage(const ScopeData& d, const ScopeLayer& l, const Interactiv
     const auto used = [&](int64_t i) { return co[i * d.M + i]; };
     std::vector<int32_t> top(d.M);
     for (int64_t i = 0; i < d.M; ++i) top[i] = static_cast<int32_t>(i);
-    std::stable_sort(top.begin(), top.end(), [&](int32_t a, int32_t b) { return used(a) > used(b); });
+    std::stable_sort(top.begin(), top.end(),
+                     [&](int32_t a, int32_t b) { return used(a) > used(b); });
     top.resize(std::min(o.heat, d.M));
     std::vector<int64_t> heat;
     for (int32_t a : top)
@@ -200,7 +212,8 @@ LayerPicks layer_usage(const ScopeData& d, const ScopeLayer& l, const Interactiv
     u.coact.push_back({{"channel", c}, {"top", top}, {"heat", heat}, {"pairs", pairs}});
     for (int64_t i = 0; i < d.M; ++i) {
       u.counts_CxM[c * d.M + i] = used(i);
-      if (used(i) > 0) u.partners_CxM[c * d.M + i] = top_partners(co, d.M, static_cast<int32_t>(i), o.partners);
+      if (used(i) > 0)
+        u.partners_CxM[c * d.M + i] = top_partners(co, d.M, static_cast<int32_t>(i), o.partners);
     }
   }
   return u;
@@ -217,7 +230,8 @@ UsageStats layer_usage_stats(const ScopeData& d, const LayerPicks& u) {
 
 // Neuron pages: [channel, neuron, picks, [[seq, pos, score]...], [[partner, count]...]]
 // for every neuron picked at least once.
-nlohmann::json neurons_json(const ScopeData& d, const ScopeLayer& l, const LayerPicks& u, int64_t contexts) {
+nlohmann::json neurons_json(const ScopeData& d, const ScopeLayer& l, const LayerPicks& u,
+                            int64_t contexts) {
   const NeuronContexts ctx = all_contexts(d, l, contexts);
   nlohmann::json neurons = nlohmann::json::array();
   for (int64_t j = 0; j < d.C * d.M; ++j) {
@@ -248,7 +262,8 @@ nlohmann::json token_index_json(const FiredCounts& fired, int64_t n) {
   for (const auto& [tok, by] : fired) {
     std::vector<std::pair<int64_t, std::array<int64_t, 3>>> v;
     for (const auto& [key, count] : by) v.push_back({count, key});
-    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::stable_sort(v.begin(), v.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
     if (static_cast<int64_t>(v.size()) > n) v.resize(n);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& [count, key] : v) list.push_back({key[0], key[1], key[2], count});
@@ -258,11 +273,12 @@ nlohmann::json token_index_json(const FiredCounts& fired, int64_t n) {
 }
 
 // report.txt section of a layer: usage, lens of its most used neurons, top pairs.
-void layer_text(const ScopeData& d, const ReportModel& m, const ScopeLayer& l, const NeuronLens* lens,
-                const LayerPicks& u, const InteractiveOptions& o, std::ostringstream& txt) {
+void layer_text(const ScopeData& d, const ReportModel& m, const ScopeLayer& l,
+                const NeuronLens* lens, const LayerPicks& u, const InteractiveOptions& o,
+                std::ostringstream& txt) {
   const UsageStats us = layer_usage_stats(d, u);
-  txt << "\n== Layer " << l.layer << ": usage frac_used " << fmt("%.3f", us.frac_used) << ", entropy "
-      << fmt("%.3f", us.entropy) << " ==\n";
+  txt << "\n== Layer " << l.layer << ": usage frac_used " << fmt("%.3f", us.frac_used)
+      << ", entropy " << fmt("%.3f", us.entropy) << " ==\n";
   const int64_t k = o.lens_k;
   auto tokens_of = [&](const LensTopK& t, int64_t row) {
     std::string s;
@@ -280,13 +296,15 @@ void layer_text(const ScopeData& d, const ReportModel& m, const ScopeLayer& l, c
     txt << "  channel " << e.channel << " neuron " << e.neuron << " (" << e.count << " picks)\n";
     if (lens)
       txt << "    writes " << tokens_of(lens->out_top, row) << "\n    suppresses "
-          << tokens_of(lens->out_bottom, row) << "\n    read from " << tokens_of(lens->in_top, row) << "\n";
+          << tokens_of(lens->out_bottom, row) << "\n    read from " << tokens_of(lens->in_top, row)
+          << "\n";
   }
   for (const auto& cj : u.coact) {
     txt << "  channel " << cj["channel"].get<int64_t>() << " most co-picked:";
     for (size_t i = 0; i < std::min<size_t>(5, cj["pairs"].size()); ++i) {
       const auto& pr = cj["pairs"][i];
-      txt << " " << pr[0].get<int64_t>() << "+" << pr[1].get<int64_t>() << " (" << pr[2].get<int64_t>() << ")";
+      txt << " " << pr[0].get<int64_t>() << "+" << pr[1].get<int64_t>() << " ("
+          << pr[2].get<int64_t>() << ")";
     }
     txt << "\n";
   }
@@ -301,9 +319,18 @@ nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const Inter
   const int64_t N = d.S * d.T;
   std::ostringstream txt;
   nlohmann::json j;
-  j["meta"] = {{"checkpoint", m.dir}, {"fingerprint", m.fingerprint}, {"data", d.data},
-               {"ffw_type", d.ffw_type}, {"S", d.S}, {"T", d.T}, {"C", d.C}, {"K", d.K},
-               {"M", d.M}, {"P", lens_tables(d)}, {"V", m.V}, {"lens_k", o.lens_k}};
+  j["meta"] = {{"checkpoint", m.dir},
+               {"fingerprint", m.fingerprint},
+               {"data", d.data},
+               {"ffw_type", d.ffw_type},
+               {"S", d.S},
+               {"T", d.T},
+               {"C", d.C},
+               {"K", d.K},
+               {"M", d.M},
+               {"P", lens_tables(d)},
+               {"V", m.V},
+               {"lens_k", o.lens_k}};
   j["pieces"] = d.pieces_SxT;
   j["tokens"] = d.tokens_SxT;
   j["vocab"] = m.vocab;
@@ -317,22 +344,30 @@ nlohmann::json report_data(const ScopeData& d, const ReportModel& m, const Inter
     NeuronLens lens = has_lens ? layer_lens(d, m, tables->second, o.lens_k) : NeuronLens{};
     const LayerPicks u = layer_usage(d, *l, o);
     const UsageStats us = layer_usage_stats(d, u);
-    j["usage"].push_back({{"layer", l->layer}, {"frac_used", round3(us.frac_used)}, {"entropy", round3(us.entropy)},
-                          {"cv", round3(us.cv)}, {"min_max_ratio", round3(us.min_max_ratio)}});
+    j["usage"].push_back({{"layer", l->layer},
+                          {"frac_used", round3(us.frac_used)},
+                          {"entropy", round3(us.entropy)},
+                          {"cv", round3(us.cv)},
+                          {"min_max_ratio", round3(us.min_max_ratio)}});
     add_fired(d, *l, fired);
-    const KnnGraph g = gating_knn(l->idx_SxTxCxK.data(), N, d.C, d.K, d.M, std::min(o.map_neighbours, N - 1));
-    j["layers"].push_back({{"layer", l->layer}, {"counts", u.counts_CxM}, {"neurons", neurons_json(d, *l, u, o.text.contexts)},
-                           {"coact", u.coact},
-                           {"lens", has_lens ? nlohmann::json{{"out_top", lens.out_top.ids_NxK},
-                                                              {"out_bottom", lens.out_bottom.ids_NxK},
-                                                              {"in_top", lens.in_top.ids_NxK}}
-                                             : nlohmann::json(nullptr)},
-                           {"knn", knn_json(g)}});
+    const KnnGraph g =
+        gating_knn(l->idx_SxTxCxK.data(), N, d.C, d.K, d.M, std::min(o.map_neighbours, N - 1));
+    j["layers"].push_back(
+        {{"layer", l->layer},
+         {"counts", u.counts_CxM},
+         {"neurons", neurons_json(d, *l, u, o.text.contexts)},
+         {"coact", u.coact},
+         {"lens", has_lens ? nlohmann::json{{"out_top", lens.out_top.ids_NxK},
+                                            {"out_bottom", lens.out_bottom.ids_NxK},
+                                            {"in_top", lens.in_top.ids_NxK}}
+                           : nlohmann::json(nullptr)},
+         {"knn", knn_json(g)}});
     layer_text(d, m, *l, has_lens ? &lens : nullptr, u, o, txt);
     if (lens_out && has_lens) (*lens_out)[l->layer] = std::move(lens);
   }
   j["token_neurons"] = token_index_json(fired, o.token_neurons);
-  j["embedding_knn"] = knn_json(cosine_knn(m.E_VxD.data(), m.V, m.D, std::min(o.map_neighbours, m.V - 1)));
+  j["embedding_knn"] =
+      knn_json(cosine_knn(m.E_VxD.data(), m.V, m.D, std::min(o.map_neighbours, m.V - 1)));
   if (text_out) *text_out = txt.str();
   return j;
 }
@@ -364,8 +399,10 @@ std::string write_report(const ScopeData& d, const ReportModel& m, const std::st
     const std::pair<const char*, const LensTopK*> parts[3] = {
         {"out_top", &t.out_top}, {"out_bottom", &t.out_bottom}, {"in_top", &t.in_top}};
     for (const auto& [name, part] : parts) {
-      write_npy((out / (stem + name + "_ids.npy")).string(), part->ids_NxK.data(), {P, d.M, o.lens_k});
-      write_npy((out / (stem + name + "_values.npy")).string(), part->values_NxK.data(), {P, d.M, o.lens_k});
+      write_npy((out / (stem + name + "_ids.npy")).string(), part->ids_NxK.data(),
+                {P, d.M, o.lens_k});
+      write_npy((out / (stem + name + "_values.npy")).string(), part->values_NxK.data(),
+                {P, d.M, o.lens_k});
     }
   }
   fs::rename(html_tmp, out / "report.html");

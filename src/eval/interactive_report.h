@@ -27,15 +27,15 @@ namespace sg {
 struct InteractiveOptions {
   ReportOptions text;
   std::vector<int64_t> layers;  // empty: every recorded layer
-  int64_t lens_k = 8, partners = 6, pairs = 12, heat = 24, token_neurons = 12,
-          map_neighbours = 15;
+  int64_t lens_k = 8, partners = 6, pairs = 12, heat = 24, token_neurons = 12, map_neighbours = 15;
   std::string tools_dir;  // tools/report (package.json, build.mjs, node_modules)
 };
 
 // Checks that the records came from this checkpoint (fingerprint, shapes, vocab) and that
 // the chosen layers were recorded; throws naming both otherwise. moe layers (no
 // single-neuron tables) get everything but the lens.
-void check_scope_matches(const ScopeData& d, const ReportModel& m, const std::vector<int64_t>& layers);
+void check_scope_matches(const ScopeData& d, const ReportModel& m,
+                         const std::vector<int64_t>& layers);
 
 // The page's data (before tools/report adds the map layouts): see build.mjs.
 // `text_out` receives the report.txt sections on CKA, usage, lens and co-activation;

@@ -40,7 +40,8 @@ double logsumexp_of(const float* logits_V, int64_t V, const std::vector<int32_t>
   SG_CHECK(!ids.empty(), "intervene: an answer list is empty");
   double hi = -std::numeric_limits<double>::infinity();
   for (int32_t i : ids) {
-    SG_CHECK(0 <= i && i < V, "intervene: answer token id ", i, " outside the vocabulary [0, ", V, ")");
+    SG_CHECK(0 <= i && i < V, "intervene: answer token id ", i, " outside the vocabulary [0, ", V,
+             ")");
     hi = std::max(hi, static_cast<double>(logits_V[i]));
   }
   double s = 0;

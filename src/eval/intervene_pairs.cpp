@@ -30,10 +30,13 @@ std::vector<Pair> read_pairs(const std::string& path) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
       const auto j = nlohmann::json::parse(line);
-      pairs.push_back({j.at("clean"), j.at("counterfactual"), j.at("answers_clean"), j.at("answers_cf")});
+      pairs.push_back(
+          {j.at("clean"), j.at("counterfactual"), j.at("answers_clean"), j.at("answers_cf")});
     } catch (const nlohmann::json::exception& e) {
-      fail(path, ":", n, ": expected {\"clean\", \"counterfactual\", \"answers_clean\": [...], "
-           "\"answers_cf\": [...]}: ", e.what());
+      fail(path, ":", n,
+           ": expected {\"clean\", \"counterfactual\", \"answers_clean\": [...], "
+           "\"answers_cf\": [...]}: ",
+           e.what());
     }
   }
   SG_CHECK(!pairs.empty(), path, ": no pairs");
@@ -108,23 +111,31 @@ void run_intervene(const InterveneOptions& a) {
     flips += o.rank_flip;
     ok_clean += o.correct_clean;
     ok_cf += o.correct_cf;
-    rows.push_back({{"clean", p.clean}, {"counterfactual", p.cf}, {"d_clean", o.d_clean},
-                    {"d_cf", o.d_cf}, {"d_patched", o.d_patched},
-                    {"recovered", std::isfinite(o.recovered) ? nlohmann::json(o.recovered) : nullptr},
-                    {"rank_flip", o.rank_flip}, {"correct_clean", o.correct_clean},
-                    {"correct_cf", o.correct_cf}});
+    rows.push_back(
+        {{"clean", p.clean},
+         {"counterfactual", p.cf},
+         {"d_clean", o.d_clean},
+         {"d_cf", o.d_cf},
+         {"d_patched", o.d_patched},
+         {"recovered", std::isfinite(o.recovered) ? nlohmann::json(o.recovered) : nullptr},
+         {"rank_flip", o.rank_flip},
+         {"correct_clean", o.correct_clean},
+         {"correct_cf", o.correct_cf}});
   }
   const double n = static_cast<double>(pairs.size());
-  const nlohmann::json mean = {
-      {"pairs", pairs.size()}, {"d_clean", sum_clean / n}, {"d_cf", sum_cf / n},
-      {"d_patched", sum_patched / n},
-      {"recovered", n_rec ? nlohmann::json(sum_rec / n_rec) : nullptr},
-      {"rank_flip", flips / n}, {"correct_clean", ok_clean / n}, {"correct_cf", ok_cf / n},
-      {"fact_accuracy", (ok_clean + ok_cf) / (2 * n)}};
+  const nlohmann::json mean = {{"pairs", pairs.size()},
+                               {"d_clean", sum_clean / n},
+                               {"d_cf", sum_cf / n},
+                               {"d_patched", sum_patched / n},
+                               {"recovered", n_rec ? nlohmann::json(sum_rec / n_rec) : nullptr},
+                               {"rank_flip", flips / n},
+                               {"correct_clean", ok_clean / n},
+                               {"correct_cf", ok_cf / n},
+                               {"fact_accuracy", (ok_clean + ok_cf) / (2 * n)}};
   if (a.json) {
-    std::cout << nlohmann::json{{"checkpoint", cm.dir}, {"layers", layers},
+    std::cout << nlohmann::json{{"checkpoint", cm.dir},   {"layers", layers},
                                 {"position", a.position}, {"measure", a.measure},
-                                {"pairs", rows}, {"mean", mean}}
+                                {"pairs", rows},          {"mean", mean}}
                      .dump(2)
               << "\n";
     return;
@@ -132,18 +143,17 @@ void run_intervene(const InterveneOptions& a) {
   std::printf("%-28s %-28s %9s %9s %9s %9s %4s %3s %3s\n", "clean", "counterfactual", "d_clean",
               "d_cf", "d_patch", "recov", "flip", "okC", "okF");
   for (const auto& r : rows)
-    std::printf("%-28.28s %-28.28s %9.3f %9.3f %9.3f %9s %4d %3d %3d\n",
-                r["clean"].get<std::string>().c_str(), r["counterfactual"].get<std::string>().c_str(),
-                r["d_clean"].get<double>(), r["d_cf"].get<double>(), r["d_patched"].get<double>(),
-                r["recovered"].is_null() ? "-" : std::to_string(r["recovered"].get<double>()).c_str(),
-                r["rank_flip"].get<bool>(), r["correct_clean"].get<bool>(),
-                r["correct_cf"].get<bool>());
-  std::printf("mean over %zu pairs: d_clean %.3f d_cf %.3f d_patched %.3f recovered %s "
-              "rank_flip %.3f correct_clean %.3f correct_cf %.3f\n",
-              pairs.size(), sum_clean / n, sum_cf / n, sum_patched / n,
-              n_rec ? std::to_string(sum_rec / n_rec).c_str() : "-", flips / n, ok_clean / n,
-              ok_cf / n);
+    std::printf(
+        "%-28.28s %-28.28s %9.3f %9.3f %9.3f %9s %4d %3d %3d\n",
+        r["clean"].get<std::string>().c_str(), r["counterfactual"].get<std::string>().c_str(),
+        r["d_clean"].get<double>(), r["d_cf"].get<double>(), r["d_patched"].get<double>(),
+        r["recovered"].is_null() ? "-" : std::to_string(r["recovered"].get<double>()).c_str(),
+        r["rank_flip"].get<bool>(), r["correct_clean"].get<bool>(), r["correct_cf"].get<bool>());
+  std::printf(
+      "mean over %zu pairs: d_clean %.3f d_cf %.3f d_patched %.3f recovered %s "
+      "rank_flip %.3f correct_clean %.3f correct_cf %.3f\n",
+      pairs.size(), sum_clean / n, sum_cf / n, sum_patched / n,
+      n_rec ? std::to_string(sum_rec / n_rec).c_str() : "-", flips / n, ok_clean / n, ok_cf / n);
 }
-
 
 }  // namespace sg

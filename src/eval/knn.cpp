@@ -31,7 +31,8 @@ KnnGraph empty_graph(int64_t N, int64_t k) {
 
 }  // namespace
 
-KnnGraph gating_knn(const int32_t* idx_NxCxK, int64_t N, int64_t C, int64_t K, int64_t M, int64_t k) {
+KnnGraph gating_knn(const int32_t* idx_NxCxK, int64_t N, int64_t C, int64_t K, int64_t M,
+                    int64_t k) {
   KnnGraph g = empty_graph(N, k);
   std::vector<std::vector<int32_t>> postings(C * M);
   for (int64_t t = 0; t < N; ++t)
@@ -54,7 +55,8 @@ KnnGraph gating_knn(const int32_t* idx_NxCxK, int64_t N, int64_t C, int64_t K, i
       // Every token is a candidate: those sharing nothing sit at distance 1.
       cand.clear();
       for (int64_t u = 0; u < N; ++u) {
-        if (u != t) cand.push_back({1.0f - static_cast<float>(shared[u]) / picks, static_cast<int32_t>(u)});
+        if (u != t)
+          cand.push_back({1.0f - static_cast<float>(shared[u]) / picks, static_cast<int32_t>(u)});
         shared[u] = 0;
       }
       keep_nearest(g, t, cand);

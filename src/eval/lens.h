@@ -17,7 +17,7 @@ namespace sg {
 
 struct LensTopK {
   int64_t N = 0, k = 0;
-  std::vector<int32_t> ids_NxK;    // best first (value desc for top, asc for bottom; id asc on ties)
+  std::vector<int32_t> ids_NxK;  // best first (value desc for top, asc for bottom; id asc on ties)
   std::vector<float> values_NxK;
 };
 

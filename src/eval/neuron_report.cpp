@@ -20,7 +20,8 @@ namespace sg {
 namespace {
 
 template <typename T>
-std::vector<T> npy_values(const std::string& path, const char* descr, const std::vector<int64_t>& shape) {
+std::vector<T> npy_values(const std::string& path, const char* descr,
+                          const std::vector<int64_t>& shape) {
   const NpyArray a = read_npy(path);
   SG_CHECK(a.descr == descr && a.shape == shape, path, ": expected ", descr, " ", shape_str(shape),
            ", got ", a.descr, " ", shape_str(a.shape));
@@ -92,10 +93,13 @@ ScopeData load_scope(const std::string& dir) {
     ScopeLayer sl;
     sl.layer = l.at("layer");
     const std::vector<int64_t> shape = {d.S, d.T, d.C, d.K};
-    sl.idx_SxTxCxK = npy_values<int32_t>((root / l.at("indices").get<std::string>()).string(), "<i4", shape);
-    sl.scores_SxTxCxK = npy_values<float>((root / l.at("scores").get<std::string>()).string(), "<f4", shape);
+    sl.idx_SxTxCxK =
+        npy_values<int32_t>((root / l.at("indices").get<std::string>()).string(), "<i4", shape);
+    sl.scores_SxTxCxK =
+        npy_values<float>((root / l.at("scores").get<std::string>()).string(), "<f4", shape);
     for (int32_t i : sl.idx_SxTxCxK)
-      SG_CHECK(0 <= i && i < d.M, dir, ": layer ", sl.layer, " records neuron ", i, " outside [0, ", d.M, ")");
+      SG_CHECK(0 <= i && i < d.M, dir, ": layer ", sl.layer, " records neuron ", i, " outside [0, ",
+               d.M, ")");
     d.layers.push_back(std::move(sl));
   }
   return d;
@@ -118,7 +122,8 @@ std::vector<NeuronEntry> top_neurons(const ScopeData& d, int64_t top, int64_t n_
         for (int64_t n = 0; n < N; ++n)
           for (int64_t k = 0; k < d.K; ++k) {
             const int64_t j = (n * d.C + c) * d.K + k;
-            if (l.idx_SxTxCxK[j] == e.neuron) e.contexts.push_back({n / d.T, n % d.T, l.scores_SxTxCxK[j]});
+            if (l.idx_SxTxCxK[j] == e.neuron)
+              e.contexts.push_back({n / d.T, n % d.T, l.scores_SxTxCxK[j]});
           }
         // Token order already breaks ties (stable sort on score).
         std::stable_sort(e.contexts.begin(), e.contexts.end(),
@@ -131,8 +136,8 @@ std::vector<NeuronEntry> top_neurons(const ScopeData& d, int64_t top, int64_t n_
 }
 
 std::vector<Neighbour> nearest_tokens(const ScopeData& d, int64_t seq, int64_t pos, int64_t n) {
-  SG_CHECK(0 <= seq && seq < d.S && 0 <= pos && pos < d.T, "neuron report: token (", seq, ", ",
-           pos, ") outside ", d.S, " sequences of ", d.T);
+  SG_CHECK(0 <= seq && seq < d.S && 0 <= pos && pos < d.T, "neuron report: token (", seq, ", ", pos,
+           ") outside ", d.S, " sequences of ", d.T);
   const int64_t self = seq * d.T + pos;
   const std::vector<int64_t> a = pattern(d, self);
   const double norm = static_cast<double>(a.size());  // |a| = |b| = L*C*K picks
@@ -142,9 +147,12 @@ std::vector<Neighbour> nearest_tokens(const ScopeData& d, int64_t seq, int64_t p
     const std::vector<int64_t> b = pattern(d, t);
     int64_t shared = 0;
     for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
-      if (a[i] == b[j]) ++shared, ++i, ++j;
-      else if (a[i] < b[j]) ++i;
-      else ++j;
+      if (a[i] == b[j])
+        ++shared, ++i, ++j;
+      else if (a[i] < b[j])
+        ++i;
+      else
+        ++j;
     }
     all.push_back({t / d.T, t % d.T, norm > 0 ? shared / norm : 0});
   }
@@ -154,7 +162,8 @@ std::vector<Neighbour> nearest_tokens(const ScopeData& d, int64_t seq, int64_t p
   return all;
 }
 
-std::string context_text(const ScopeData& d, int64_t seq, int64_t pos, int64_t left, int64_t right) {
+std::string context_text(const ScopeData& d, int64_t seq, int64_t pos, int64_t left,
+                         int64_t right) {
   std::string o;
   for (int64_t t = std::max<int64_t>(0, pos - left); t <= std::min(d.T - 1, pos + right); ++t) {
     const std::string p = piece_text(d.pieces_SxT[seq * d.T + t]);
@@ -167,14 +176,17 @@ std::string neuron_report_text(const ScopeData& d, const ReportOptions& o) {
   const int64_t left = 5, right = 2;
   const std::vector<NeuronEntry> neurons = top_neurons(d, o.top_neurons, o.contexts);
   std::vector<std::pair<int64_t, int64_t>> samples;  // evenly spaced, skipping each leading eos
-  const int64_t total = d.S * (d.T - 1), step = std::max<int64_t>(1, total / std::max<int64_t>(1, o.sample_tokens));
-  for (int64_t i = 0; i < total && static_cast<int64_t>(samples.size()) < o.sample_tokens; i += step)
+  const int64_t total = d.S * (d.T - 1),
+                step = std::max<int64_t>(1, total / std::max<int64_t>(1, o.sample_tokens));
+  for (int64_t i = 0; i < total && static_cast<int64_t>(samples.size()) < o.sample_tokens;
+       i += step)
     samples.push_back({i / (d.T - 1), 1 + i % (d.T - 1)});
 
   std::ostringstream txt;
-  txt << "sgatlin neuron report\ncheckpoint " << d.checkpoint << "\ndata " << d.data << "\n" << d.S
-      << " sequences x " << d.T << " tokens, " << d.ffw_type << ", " << d.C << " channels, K "
-      << d.K << " of " << d.M << " neurons\n\n== Most used neurons (count of picks) and their "
+  txt << "sgatlin neuron report\ncheckpoint " << d.checkpoint << "\ndata " << d.data << "\n"
+      << d.S << " sequences x " << d.T << " tokens, " << d.ffw_type << ", " << d.C
+      << " channels, K " << d.K << " of " << d.M
+      << " neurons\n\n== Most used neurons (count of picks) and their "
       << "strongest contexts ==\n";
   int64_t cur_layer = -1, cur_channel = -1;
   for (const NeuronEntry& e : neurons) {
@@ -185,13 +197,15 @@ std::string neuron_report_text(const ScopeData& d, const ReportOptions& o) {
     }
     txt << "  neuron " << e.neuron << " (" << e.count << " picks)\n";
     for (const Context& c : e.contexts)
-      txt << "    " << fmt("%8.3g", c.score) << "  " << context_text(d, c.seq, c.pos, left, right) << "\n";
+      txt << "    " << fmt("%8.3g", c.score) << "  " << context_text(d, c.seq, c.pos, left, right)
+          << "\n";
   }
   txt << "\n== Tokens with the nearest gating patterns (cosine of pick sets) ==\n";
   for (const auto& [seq, pos] : samples) {
     txt << "\n" << context_text(d, seq, pos, left, right) << "\n";
     for (const Neighbour& nb : nearest_tokens(d, seq, pos, o.neighbours))
-      txt << "    " << fmt("%.3f", nb.cosine) << "  " << context_text(d, nb.seq, nb.pos, left, right) << "\n";
+      txt << "    " << fmt("%.3f", nb.cosine) << "  "
+          << context_text(d, nb.seq, nb.pos, left, right) << "\n";
   }
   return txt.str();
 }

@@ -25,8 +25,8 @@ void write(const std::string& path, const char* descr, const void* data, size_t 
     n *= d;
   }
   if (shape.size() > 1) dims.resize(dims.size() - 2);  // "(5,)" keeps its comma
-  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
-                       dims + "), }";
+  std::string header =
+      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
@@ -60,7 +60,8 @@ NpyArray read_npy(const std::string& path) {
   std::string bytes = read_file(path);
   SG_CHECK(bytes.size() >= 10 && bytes.compare(0, 8, std::string("\x93NUMPY\x01\x00", 8)) == 0,
            path, ": not a .npy v1.0 file");
-  const size_t len = static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8;
+  const size_t len = static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9])
+                                                                << 8;
   SG_CHECK(bytes.size() >= 10 + len, path, ": truncated header");
   const std::string header = bytes.substr(10, len);
   SG_CHECK(header.find("'fortran_order': False") != std::string::npos, path,

@@ -1,5 +1,5 @@
-// NumPy .npy files (format version 1.0, written atomically), little-endian int32 and float32, C order:
-// what `numpy.load` reads directly.
+// NumPy .npy files (format version 1.0, written atomically), little-endian int32 and float32, C
+// order: what `numpy.load` reads directly.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -68,7 +68,8 @@ void run_scope(const ScopeOptions& a) {
     const std::string stem = "layer_" + std::to_string(layers[j]);
     write_npy((out / (stem + "_indices.npy")).string(), idx[j].data(), {S, T, C, K});
     write_npy((out / (stem + "_scores.npy")).string(), scores[j].data(), {S, T, C, K});
-    layer_list.push_back({{"layer", layers[j]}, {"indices", stem + "_indices.npy"},
+    layer_list.push_back({{"layer", layers[j]},
+                          {"indices", stem + "_indices.npy"},
                           {"scores", stem + "_scores.npy"}});
   }
   for (int64_t s = 0; s < S; ++s) {
@@ -76,16 +77,22 @@ void run_scope(const ScopeOptions& a) {
     for (int64_t t = 0; t < T; ++t) seq.push_back(tok.piece(tokens[s * T + t]));
     pieces.push_back(std::move(seq));
   }
-  const nlohmann::json index = {
-      {"format", "sgatlin-scope-1"}, {"checkpoint", cm.dir},
-      {"model_fnv1a64", model_fingerprint(cm.dir)}, {"data", shard},
-      {"ffw_type", mc.ffw.type}, {"sequences", S}, {"seq_len", T}, {"n_channels", C},
-      {"knn", K}, {"n_neurons", M}, {"tokens", "tokens.npy"}, {"layers", layer_list},
-      {"pieces", pieces}};
+  const nlohmann::json index = {{"format", "sgatlin-scope-1"},
+                                {"checkpoint", cm.dir},
+                                {"model_fnv1a64", model_fingerprint(cm.dir)},
+                                {"data", shard},
+                                {"ffw_type", mc.ffw.type},
+                                {"sequences", S},
+                                {"seq_len", T},
+                                {"n_channels", C},
+                                {"knn", K},
+                                {"n_neurons", M},
+                                {"tokens", "tokens.npy"},
+                                {"layers", layer_list},
+                                {"pieces", pieces}};
   write_file_atomic((out / "index.json").string(), index.dump(1) + "\n");
   std::cerr << "scope: " << S << " sequences x " << T << " tokens, " << layers.size()
             << " layers -> " << a.out << "\n";
 }
-
 
 }  // namespace sg

@@ -35,8 +35,8 @@ UsageStats usage_stats(const int64_t* counts, int64_t M) {
 }
 
 UsageStats pooled_usage_stats(const std::vector<int64_t>& counts_PxM, int64_t P) {
-  SG_CHECK(P >= 1 && !counts_PxM.empty() && counts_PxM.size() % P == 0, "usage: ",
-           counts_PxM.size(), " counts do not split into ", P, " pools");
+  SG_CHECK(P >= 1 && !counts_PxM.empty() && counts_PxM.size() % P == 0,
+           "usage: ", counts_PxM.size(), " counts do not split into ", P, " pools");
   const int64_t M = static_cast<int64_t>(counts_PxM.size()) / P;
   UsageStats mean;
   for (int64_t p = 0; p < P; ++p) {
@@ -74,13 +74,18 @@ PoolShape usage_pools(const FfwConfig& f) {
 }
 
 nlohmann::json to_json(const UsageStats& s) {
-  return {{"min_max_ratio", s.min_max_ratio}, {"cv", s.cv}, {"frac_used", s.frac_used},
+  return {{"min_max_ratio", s.min_max_ratio},
+          {"cv", s.cv},
+          {"frac_used", s.frac_used},
           {"entropy", s.entropy}};
 }
 
 nlohmann::json to_json(const LayerUsage& u) {
-  return {{"layer", u.layer}, {"type", u.type}, {"set", to_json(u.set)},
-          {"per_sequence", to_json(u.per_sequence)}, {"sequences", u.sequences}};
+  return {{"layer", u.layer},
+          {"type", u.type},
+          {"set", to_json(u.set)},
+          {"per_sequence", to_json(u.per_sequence)},
+          {"sequences", u.sequences}};
 }
 
 }  // namespace sg

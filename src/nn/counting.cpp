@@ -8,7 +8,9 @@
 
 namespace sg {
 
-int64_t ffw_flops_per_token(const FfwConfig& f, int64_t D) { return ffw_type(f.type).cost(f, D).flops; }
+int64_t ffw_flops_per_token(const FfwConfig& f, int64_t D) {
+  return ffw_type(f.type).cost(f, D).flops;
+}
 
 int64_t ffw_n_params(const FfwConfig& f, int64_t D) { return ffw_type(f.type).cost(f, D).params; }
 

@@ -78,7 +78,8 @@ int64_t table_per_channel(const FfwConfig& f) { return f.n_channels; }
 
 // Ladder shapes (spec §6).
 void dense_ladder(FfwConfig& f, int64_t D, int64_t) {
-  f.d_ffw = 8 * D / (3 * 256) * 256;  // integer floor: 8/3*D in floats can land just below an integer
+  f.d_ffw =
+      8 * D / (3 * 256) * 256;  // integer floor: 8/3*D in floats can land just below an integer
 }
 void mlp_ladder(FfwConfig& f, int64_t D, int64_t scale) {
   dense_ladder(f, D, scale);

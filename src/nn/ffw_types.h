@@ -45,8 +45,8 @@ struct PickPool {
 struct FfwTypeInfo {
   FfwType type;
   const char* name;
-  std::unique_ptr<FeedForward> (*make)(const FfwConfig&, int64_t d_model,
-                                       const std::string& prefix, ParamStore&, uint64_t seed);
+  std::unique_ptr<FeedForward> (*make)(const FfwConfig&, int64_t d_model, const std::string& prefix,
+                                       ParamStore&, uint64_t seed);
   Cost (*cost)(const FfwConfig&, int64_t D);
   // The router it routes with: nullptr for dense layers and moe (a linear gate);
   // `fixed_router` set when the type allows only that one (peer, spec §2.5).

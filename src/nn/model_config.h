@@ -12,8 +12,9 @@ struct FfwConfig {
   int64_t n_channels = 8;        // C (sgatlin/peer) or experts E (moe)
   int64_t knn = 8;               // K (sgatlin/peer) or experts per token (moe)
   int64_t d_key = 128;           // Kd
-  std::string router_type = "product_dense";  // product_dense | product_key_value | key_value | dense
-  std::string activation = "identity";        // identity | gelu | relu | swish
+  std::string router_type =
+      "product_dense";                  // product_dense | product_key_value | key_value | dense
+  std::string activation = "identity";  // identity | gelu | relu | swish
 };
 
 struct ModelConfig {

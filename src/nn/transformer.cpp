@@ -91,8 +91,8 @@ VarP Transformer::attention(Tape& tape, const Block& blk, const VarP& x_BxTxD, K
 
 VarP Transformer::block(Tape& tape, const Block& blk, const VarP& h_BxTxD, KVCache* cache,
                         int64_t pos, int64_t layer) {
-  VarP h = add(tape, h_BxTxD, attention(tape, blk, rmsnorm(tape, h_BxTxD, blk.attention_norm),
-                                        cache, pos, layer));
+  VarP h = add(tape, h_BxTxD,
+               attention(tape, blk, rmsnorm(tape, h_BxTxD, blk.attention_norm), cache, pos, layer));
   const Shape shape_BxTxD = h->value.shape();
   VarP x_NxD = view(tape, rmsnorm(tape, h, blk.ffn_norm), {-1, cfg_.d_model});
   return add(tape, h, view(tape, blk.ffn->forward(tape, x_NxD), shape_BxTxD));

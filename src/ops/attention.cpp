@@ -67,8 +67,16 @@ struct Dims {
 };
 
 Dims make_dims(int64_t B, int64_t T, int64_t S, int64_t H, int64_t Dh, bool bf16) {
-  return {B, T, S, H, Dh, round_up(T, kR), round_up(S, kW), round_up(Dh, kW),
-          static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh))), bf16};
+  return {B,
+          T,
+          S,
+          H,
+          Dh,
+          round_up(T, kR),
+          round_up(S, kW),
+          round_up(Dh, kW),
+          static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh))),
+          bf16};
 }
 
 // x as a product operand: itself, or rounded to the nearest bf16 in the bf16 path.
@@ -282,15 +290,14 @@ VarP causal_attention(Tape& tape, const VarP& q, const VarP& k, const VarP& v) {
   attention_forward(y->value.data(), lse_BxHxT.data(), q->value.data(), k->value.data(),
                     v->value.data(), B, T, S, H, Dh);
   if (y->requires_grad)
-    tape.record_backward(OpKind::attention, y, [q, k, v, y, lse_BxHxT, B, T, S, H, Dh,
-                                                precision = matmul_precision()] {
-      const MatmulPrecisionScope scope(precision);  // backward in the forward's precision
-      attention_backward(q->grad_if_needed(),
-                         k->grad_if_needed(),
-                         v->grad_if_needed(), y->grad.data(),
-                         q->value.data(), k->value.data(), v->value.data(), y->value.data(),
-                         lse_BxHxT.data(), B, T, S, H, Dh);
-    });
+    tape.record_backward(
+        OpKind::attention, y,
+        [q, k, v, y, lse_BxHxT, B, T, S, H, Dh, precision = matmul_precision()] {
+          const MatmulPrecisionScope scope(precision);  // backward in the forward's precision
+          attention_backward(q->grad_if_needed(), k->grad_if_needed(), v->grad_if_needed(),
+                             y->grad.data(), q->value.data(), k->value.data(), v->value.data(),
+                             y->value.data(), lse_BxHxT.data(), B, T, S, H, Dh);
+        });
   return y;
 }
 

@@ -47,8 +47,8 @@ void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N, cons
 }
 
 void cross_entropy_backward(float* dlogits_NxV, const float* logits_NxV, const float* lse_N,
-                            const int32_t* targets_N, float g, int64_t N, int64_t V,
-                            int32_t pad_id, bool accumulate) {
+                            const int32_t* targets_N, float g, int64_t N, int64_t V, int32_t pad_id,
+                            bool accumulate) {
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     float* dx = dlogits_NxV + n * V;
@@ -107,13 +107,13 @@ CrossEntropyResult cross_entropy(Tape& tape, const VarP& logits, const IntTensor
   if (loss->requires_grad)
     tape.record_backward(OpKind::loss, loss,
                          [logits, targets = targets.clone(), loss, lse_N, N, V, pad_id, n_valid] {
-      if (n_valid == 0) return;
-      const float g = loss->grad[0] / static_cast<float>(n_valid);
-      bool accumulate = false;
-      float* dlogits = logits->grad_for(accumulate);
-      cross_entropy_backward(dlogits, logits->value.data(), lse_N.data(), targets.data(), g, N, V,
-                             pad_id, accumulate);
-    });
+                           if (n_valid == 0) return;
+                           const float g = loss->grad[0] / static_cast<float>(n_valid);
+                           bool accumulate = false;
+                           float* dlogits = logits->grad_for(accumulate);
+                           cross_entropy_backward(dlogits, logits->value.data(), lse_N.data(),
+                                                  targets.data(), g, N, V, pad_id, accumulate);
+                         });
   return res;
 }
 

@@ -18,8 +18,8 @@ struct CrossEntropyResult {
 void cross_entropy_forward(float* loss_N, float* lse_N, uint8_t* correct_N, const float* logits_NxV,
                            const int32_t* targets_N, int64_t N, int64_t V, int32_t pad_id);
 void cross_entropy_backward(float* dlogits_NxV, const float* logits_NxV, const float* lse_N,
-                            const int32_t* targets_N, float g, int64_t N, int64_t V,
-                            int32_t pad_id, bool accumulate);
+                            const int32_t* targets_N, float g, int64_t N, int64_t V, int32_t pad_id,
+                            bool accumulate);
 
 // logits [N, V] (or [..., V]), targets [N] with pad_id positions masked out of the mean.
 // Backward writes d logits directly (softmax - onehot) / n_valid, no second [N, V] buffer.

@@ -65,9 +65,8 @@ VarP scale(Tape& tape, const VarP& x, float s) {
   VarP y = make_var(Tensor::empty(x->value.shape()), tape.needs_grad(x));
   scale_forward(y->value.data(), x->value.data(), s, n);
   if (y->requires_grad)
-    tape.record_backward(OpKind::elementwise, y, [x, y, s, n] {
-      axpy(x->grad_or_zeros().data(), y->grad.data(), s, n);
-    });
+    tape.record_backward(OpKind::elementwise, y,
+                         [x, y, s, n] { axpy(x->grad_or_zeros().data(), y->grad.data(), s, n); });
   return y;
 }
 

@@ -35,7 +35,8 @@ void embedding_backward(float* dE_VxD, const float* dout_NxD, const int32_t* ids
   {
     // Ranges in whole 16-float (64-byte) lines so threads never share a cache line.
     const int64_t lines = (D + 15) / 16, nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t d0 = std::min(D, lines * t / nt * 16), d1 = std::min(D, lines * (t + 1) / nt * 16);
+    const int64_t d0 = std::min(D, lines * t / nt * 16),
+                  d1 = std::min(D, lines * (t + 1) / nt * 16);
     for (int64_t n = 0; n < N; ++n) {
       float* dst = dE_VxD + ids_N[n] * D;
       const float* src = dout_NxD + n * D;

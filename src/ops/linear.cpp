@@ -52,7 +52,8 @@ struct Matmul {
 
 // Row-major [rows, cols], or when `trans` the row-major [cols, rows] buffer viewed transposed.
 dnnl::memory::desc matrix_desc(int64_t rows, int64_t cols, bool trans, dnnl::memory::data_type dt) {
-  const dnnl::memory::dims strides = trans ? dnnl::memory::dims{1, rows} : dnnl::memory::dims{cols, 1};
+  const dnnl::memory::dims strides =
+      trans ? dnnl::memory::dims{1, rows} : dnnl::memory::dims{cols, 1};
   return dnnl::memory::desc({rows, cols}, dt, strides);
 }
 
@@ -64,11 +65,11 @@ const Matmul& get_matmul(const MatmulKey& k) {
   if (it != cache.end()) return it->second;
   using dt = dnnl::memory::data_type;
   const dt in = k.bf16 ? dt::bf16 : dt::f32;
-  const dnnl::matmul::desc desc(matrix_desc(k.M, k.K, k.trans_a, in),
-                                k.packed_b ? dnnl::memory::desc({k.K, k.N}, in,
-                                                                dnnl::memory::format_tag::any)
-                                           : matrix_desc(k.K, k.N, k.trans_b, in),
-                                matrix_desc(k.M, k.N, false, dt::f32));
+  const dnnl::matmul::desc desc(
+      matrix_desc(k.M, k.K, k.trans_a, in),
+      k.packed_b ? dnnl::memory::desc({k.K, k.N}, in, dnnl::memory::format_tag::any)
+                 : matrix_desc(k.K, k.N, k.trans_b, in),
+      matrix_desc(k.M, k.N, false, dt::f32));
   dnnl::primitive_attr attr;
   if (k.accumulate) {  // C += A B: the sum post-op adds the previous content of C
     dnnl::post_ops ops;
@@ -117,7 +118,8 @@ void matmul(float* C, const void* A, const void* B, int64_t M, int64_t K, int64_
     if (!accumulate) std::fill_n(C, M * N, 0.0f);
     return;
   }
-  const Matmul& mm = get_matmul({M, K, N, trans_a, trans_b, bf16, accumulate, omp_get_max_threads()});
+  const Matmul& mm =
+      get_matmul({M, K, N, trans_a, trans_b, bf16, accumulate, omp_get_max_threads()});
   auto& engine = cpu_engine();
   // oneDNN takes non-const handles but only reads src and weights.
   dnnl::memory a_mem(mm.pd.src_desc(), engine, const_cast<void*>(A));
@@ -190,7 +192,7 @@ void linear_backward_packed(float* dx_NxI, float* dw_OxI, const float* dy_NxO, c
   ScopedTimer timer(OpKind::matmul);
   const auto [dy, x] =
       to_bf16_scratch<2>({{{dy_NxO, N * O, kDy}, {x_NxI, dw_OxI ? N * I : 0, kX}}});
-  if (dx_NxI) matmul_packed(dx_NxI, dy, w, N, O, I, false, accumulate_dx);  // dx (+)= dy w
+  if (dx_NxI) matmul_packed(dx_NxI, dy, w, N, O, I, false, accumulate_dx);       // dx (+)= dy w
   if (dw_OxI) matmul(dw_OxI, dy, x, O, N, I, true, false, accumulate_dw, true);  // dw (+)= dy^T x
 }
 
@@ -235,7 +237,8 @@ void linear_backward_bf16(float* dx_NxI, float* dw_OxI, const float* dy_NxO, con
   ScopedTimer timer(OpKind::matmul);
   const auto [dy, x] =
       to_bf16_scratch<2>({{{dy_NxO, N * O, kDy}, {x_NxI, dw_OxI ? N * I : 0, kX}}});
-  if (dx_NxI) matmul(dx_NxI, dy, w_OxI, N, O, I, false, false, accumulate_dx, true);  // dx (+)= dy w
+  if (dx_NxI)
+    matmul(dx_NxI, dy, w_OxI, N, O, I, false, false, accumulate_dx, true);       // dx (+)= dy w
   if (dw_OxI) matmul(dw_OxI, dy, x, O, N, I, true, false, accumulate_dw, true);  // dw (+)= dy^T x
 }
 
@@ -261,20 +264,20 @@ VarP linear(Tape& tape, const VarP& x, const VarP& w) {
   else
     linear_forward(y->value.data(), x->value.data(), w->value.data(), N, I, O);
   if (y->requires_grad)
-    tape.record_backward(y, [x, w, y, N, I, O, bf16, packed] {  // backward in the forward's precision
+    tape.record_backward(y, [x, w, y, N, I, O, bf16,
+                             packed] {      // backward in the forward's precision
       bool acc_dx = false, acc_dw = false;  // set before the call reads them
       float* dx = x->grad_for(acc_dx);
       float* dw = w->grad_for(acc_dw);
       if (packed)
-        linear_backward_packed(dx, dw, y->grad.data(), x->value.data(), w, N, I, O, acc_dx,
-                               acc_dw);
+        linear_backward_packed(dx, dw, y->grad.data(), x->value.data(), w, N, I, O, acc_dx, acc_dw);
       else if (bf16)
         linear_backward_bf16(dx, dw, y->grad.data(), x->value.data(), w->bf16_value(), N, I, O,
                              acc_dx, acc_dw);
       else {
         const MatmulPrecisionScope fp32(MatmulPrecision::fp32);  // whatever is set now
-        linear_backward(dx, dw, y->grad.data(), x->value.data(), w->value.data(), N, I, O,
-                        acc_dx, acc_dw);
+        linear_backward(dx, dw, y->grad.data(), x->value.data(), w->value.data(), N, I, O, acc_dx,
+                        acc_dw);
       }
     });
   return y;

@@ -15,7 +15,9 @@ MatmulPrecision matmul_precision();
 // Sets a precision for a scope (e.g. fp32 logits in a bf16 model, spec §1), then restores.
 class MatmulPrecisionScope {
  public:
-  explicit MatmulPrecisionScope(MatmulPrecision p) : saved_(matmul_precision()) { set_matmul_precision(p); }
+  explicit MatmulPrecisionScope(MatmulPrecision p) : saved_(matmul_precision()) {
+    set_matmul_precision(p);
+  }
   ~MatmulPrecisionScope() { set_matmul_precision(saved_); }
 
  private:
@@ -28,8 +30,8 @@ void linear_forward(float* y_NxO, const float* x_NxI, const float* w_OxI, int64_
 // dx_NxI (+)= dy_NxO @ w_OxI and dw_OxI (+)= dy_NxO^T @ x_NxI; either output may be
 // null; each is added to when its accumulate flag is set, else overwritten.
 void linear_backward(float* dx_NxI, float* dw_OxI, const float* dy_NxO, const float* x_NxI,
-                     const float* w_OxI, int64_t N, int64_t I, int64_t O,
-                     bool accumulate_dx = true, bool accumulate_dw = true);
+                     const float* w_OxI, int64_t N, int64_t I, int64_t O, bool accumulate_dx = true,
+                     bool accumulate_dw = true);
 
 // bf16 operands with fp32 accumulation whatever the precision setting, the weight given
 // already in bf16 (a Var's bf16_value(), converted once per optimizer step); x and dy are

@@ -128,9 +128,8 @@ void moe_experts_backward(float* dx_NxD, float* dlogits_NxE, float* dw1_Ex2FxD, 
                     ne, F, D);
     glu_backward(dz, dh, s.z_Rx2F.data() + r0 * 2 * F, ne, F);
     if (db1) bias_backward(db1 + e * 2 * F, dz, ne, 2 * F);
-    expert_backward(dx_NxD ? dxg_RxD.data() + r0 * D : nullptr,
-                    dw1 ? dw1 + e * 2 * F * D : nullptr, dz, s.xg_RxD.data() + r0 * D, w, false, e,
-                    ne, D, 2 * F);
+    expert_backward(dx_NxD ? dxg_RxD.data() + r0 * D : nullptr, dw1 ? dw1 + e * 2 * F * D : nullptr,
+                    dz, s.xg_RxD.data() + r0 * D, w, false, e, ne, D, 2 * F);
   }
   if (!dx_NxD) return;
 #pragma omp parallel for schedule(static)
@@ -178,15 +177,15 @@ VarP moe_experts(Tape& tape, const VarP& x_NxD, const VarP& logits_NxE, const Va
                       bf16 ? w2->bf16_value() : nullptr};
   };
   moe_experts_forward(y->value.data(), *s, x_NxD->value.data(), logits_NxE->value.data(), weights(),
-              b1->value.data(), b2->value.data());
+                      b1->value.data(), b2->value.data());
   counts_E.assign(E, 0);
   for (int64_t e = 0; e < E; ++e) counts_E[e] = s->start[e + 1] - s->start[e];
   if (y->requires_grad)
     tape.record_backward(OpKind::experts, y, [=] {
       const MatmulPrecisionScope scope(bf16 ? MatmulPrecision::bf16 : MatmulPrecision::fp32);
-      moe_experts_backward(x_NxD->grad_if_needed(), logits_NxE->grad_if_needed(), w1->grad_if_needed(),
-                   b1->grad_if_needed(), w2->grad_if_needed(), b2->grad_if_needed(),
-                   y->grad.data(), *s, weights());
+      moe_experts_backward(x_NxD->grad_if_needed(), logits_NxE->grad_if_needed(),
+                           w1->grad_if_needed(), b1->grad_if_needed(), w2->grad_if_needed(),
+                           b2->grad_if_needed(), y->grad.data(), *s, weights());
     });
   return y;
 }

@@ -86,9 +86,8 @@ VarP rmsnorm(Tape& tape, const VarP& x, const VarP& scale) {
   rmsnorm_forward(y->value.data(), rstd_N.data(), x->value.data(), scale->value.data(), N, D);
   if (y->requires_grad)
     tape.record_backward(OpKind::norm_rope, y, [x, scale, y, rstd_N, N, D] {
-      rmsnorm_backward(x->grad_if_needed(),
-                       scale->grad_if_needed(),
-                       y->grad.data(), x->value.data(), scale->value.data(), rstd_N.data(), N, D);
+      rmsnorm_backward(x->grad_if_needed(), scale->grad_if_needed(), y->grad.data(),
+                       x->value.data(), scale->value.data(), rstd_N.data(), N, D);
     });
   return y;
 }

@@ -106,7 +106,8 @@ void check_finite_logits(const char* op, const Tensor& t) {
   int64_t bad = 0;
 #pragma omp parallel for schedule(static) reduction(+ : bad)
   for (int64_t i = 0; i < n; ++i) bad += !std::isfinite(p[i]);
-  SG_CHECK(bad == 0, op, ": ", bad, " of ", n, " router logits are NaN or infinite (the model diverged)");
+  SG_CHECK(bad == 0, op, ": ", bad, " of ", n,
+           " router logits are NaN or infinite (the model diverged)");
 }
 
 // Fresh routing outputs [N, C, K]; scores take part in autograd when `input` does.

@@ -33,8 +33,7 @@ inline float as_operand(float x) {
 // instruction, exact products, fp32 sums), in a fixed order; the tail past a multiple of
 // 32 is summed in scalar.
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) float dot_native(const bf16* a,
-                                                                         const bf16* b,
-                                                                         int64_t D) {
+                                                                        const bf16* b, int64_t D) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t d = 0;
   for (; d + 64 <= D; d += 64) {
@@ -294,8 +293,8 @@ void backward_impl(float* dx_NxD, float* ds_NxCxK, float* dwin_PxExD, float* dwo
   if (dx_NxD) sum_partials(dx_NxD, partials, team, ND, accumulate_dx);
   if (!ds_NxCxK) return;
 
-  // 2. Score gradients per (token, channel); peer's softmax couples the K picks:
-  //    ds_k = p_k (dp_k - sum_j p_j dp_j) with dp_k = dz_k act(h_k).
+    // 2. Score gradients per (token, channel); peer's softmax couples the K picks:
+    //    ds_k = p_k (dp_k - sum_j p_j dp_j) with dp_k = dz_k act(h_k).
 #pragma omp parallel for schedule(static)
   for (int64_t e0 = 0; e0 < n_entries; e0 += K) {
     const float *s = s_NxCxK + e0, *h = h_NxCxK + e0;

@@ -43,9 +43,8 @@ AdamW::AdamW(const ParamStore& params, AdamWConfig cfg) : params_(params), cfg_(
 // p -= lr_t * (mhat / (sqrt(vhat) + eps) + decay * p) with bias-corrected moments; when
 // p16 is given, also its bf16 copy in the same pass (no second read of the weights).
 static void adamw_update(float* p, bf16* p16, float* m, float* v, const float* g, int64_t n,
-                         double grad_scale,
-                         double lr_t, double decay, double b1, double b2, double eps, double bc1,
-                         double bc2) {
+                         double grad_scale, double lr_t, double decay, double b1, double b2,
+                         double eps, double bc1, double bc2) {
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const double gi = g ? grad_scale * g[i] : 0.0;

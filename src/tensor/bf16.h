@@ -12,7 +12,8 @@ struct bf16 {
 inline bf16 float_to_bf16(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return bf16{static_cast<uint16_t>((u >> 16) | 0x40)};  // quiet NaN
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return bf16{static_cast<uint16_t>((u >> 16) | 0x40)};  // quiet NaN
   u += 0x7fffu + ((u >> 16) & 1u);
   return bf16{static_cast<uint16_t>(u >> 16)};
 }

@@ -33,8 +33,7 @@ std::atomic<size_t> g_live{0}, g_peak{0};
 void count_alloc(size_t rounded) {
   const size_t now = g_live.fetch_add(rounded) + rounded;
   size_t peak = g_peak.load();
-  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
-  }
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {}
 }
 
 // Never destroyed: tensors with static storage duration may be freed after any

@@ -19,8 +19,7 @@ namespace {
 
 IntTensor random_tokens(int64_t B, int64_t T, int64_t V, RngKey key, uint64_t offset) {
   IntTensor t = IntTensor::empty({B, T});
-  for (int64_t i = 0; i < B * T; ++i)
-    t[i] = static_cast<int32_t>(uniform01(key, offset + i) * V);
+  for (int64_t i = 0; i < B * T; ++i) t[i] = static_cast<int32_t>(uniform01(key, offset + i) * V);
   return t;
 }
 
@@ -42,7 +41,8 @@ ModelBenchResult bench_model(const RunConfig& cfg, int64_t steps) {
   const RngKey key{cfg.seed, stream_of("bench.tokens")};
   Tape tape;
   auto step = [&](int64_t i) {
-    const IntTensor tokens = random_tokens(B, T + 1, V, key, static_cast<uint64_t>(i) * B * (T + 1));
+    const IntTensor tokens =
+        random_tokens(B, T + 1, V, key, static_cast<uint64_t>(i) * B * (T + 1));
     IntTensor inputs = IntTensor::empty({B, T}), targets = IntTensor::empty({B * T});
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < T; ++t) {
@@ -68,7 +68,8 @@ ModelBenchResult bench_model(const RunConfig& cfg, int64_t steps) {
   for (int64_t i = 1; i <= steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     step(i);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   prof.enabled = false;
 
@@ -89,10 +90,11 @@ ModelBenchResult bench_model(const RunConfig& cfg, int64_t steps) {
   r.median_ms = sorted[sorted.size() / 2];
   for (double m : ms) r.mean_ms += m / ms.size();
   r.tokens_per_s = r.tokens_per_step / (r.median_ms / 1e3);
-  r.train_flops_per_token =
-      3.0 * (static_cast<double>(fwd_flops_per_sequence(cfg.model, T)) / T + 2.0 * cfg.model.d_model * V);
+  r.train_flops_per_token = 3.0 * (static_cast<double>(fwd_flops_per_sequence(cfg.model, T)) / T +
+                                   2.0 * cfg.model.d_model * V);
   r.gflops = r.tokens_per_s * r.train_flops_per_token / 1e9;
-  for (size_t k = 0; k < r.ms_per_step.size(); ++k) r.ms_per_step[k] = prof.seconds[k] * 1e3 / steps;
+  for (size_t k = 0; k < r.ms_per_step.size(); ++k)
+    r.ms_per_step[k] = prof.seconds[k] * 1e3 / steps;
   return r;
 }
 

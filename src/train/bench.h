@@ -12,9 +12,9 @@ namespace sg {
 struct ModelBenchResult {
   int64_t tokens_per_step = 0, steps = 0;
   double median_ms = 0, mean_ms = 0, tokens_per_s = 0, gflops = 0;  // rates from the median step
-  double train_flops_per_token = 0;                      // 3x forward incl. logits
+  double train_flops_per_token = 0;                                 // 3x forward incl. logits
   std::array<double, static_cast<size_t>(OpKind::count)> ms_per_step{};  // breakdown
-  std::string precision;  // resolved: fp32 | bf16
+  std::string precision;                                                 // resolved: fp32 | bf16
   // Memory: the estimate is params + grads + AdamW moments + bf16 weight copies (bf16
   // only), from the parameter count, + activations: the peak of live tensor bytes during
   // a timed step above what lives between steps, minus the grads.

@@ -9,7 +9,7 @@ namespace sg {
 
 struct DataParallelBenchResult {
   int ranks = 1;
-  int64_t tokens_per_step = 0;            // global: batch_size x seq_len
+  int64_t tokens_per_step = 0;             // global: batch_size x seq_len
   double step_ms = 0, tokens_per_s = 0;    // median step, global rate
   double compute_ms = 0;                   // median step minus its exposed communication
   double communication_ms = 0;             // median of the same reduction run blocking

@@ -18,11 +18,11 @@
 #include "ops/attention.h"
 #include "ops/linear.h"
 #include "ops/sparse_experts.h"
+#include "tensor/rng.h"
 #include "train/bench.h"
 #include "train/bench_distributed.h"
 #include "train/precision.h"
 #include "train/run_config.h"
-#include "tensor/rng.h"
 
 namespace sg {
 
@@ -46,8 +46,8 @@ BenchCase linear_case(int64_t N, int64_t I, int64_t O, MatmulPrecision p, bool b
   Tensor dy = Tensor::empty({N, O});
   fill_normal(dy, {0, 3}, 0.0f, 1.0f);
   const char* prec = p == MatmulPrecision::bf16 ? "bf16" : "fp32";
-  const std::string name = cat("linear ", prec, backward ? " fwd+bwd" : " fwd", " N=", N,
-                               " I=", I, " O=", O);
+  const std::string name =
+      cat("linear ", prec, backward ? " fwd+bwd" : " fwd", " N=", N, " I=", I, " O=", O);
   return {name, (backward ? 3.0 : 1.0) * 2.0 * N * I * O, [=] {
             const MatmulPrecisionScope scope(p);
             Tape tape;
@@ -67,7 +67,8 @@ BenchCase raw_matmul_case(int64_t M, int64_t K, int64_t N, bool bf16) {
   const dt in = bf16 ? dt::bf16 : dt::f32;
   const dnnl::memory::desc a_md({M, K}, in, tag::ab), b_md({K, N}, in, tag::ab),
       c_md({M, N}, dt::f32, tag::ab);
-  const dnnl::matmul prim(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), engine));
+  const dnnl::matmul prim(
+      dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), engine));
   Tensor a = Tensor::empty({M, K}), b = Tensor::empty({K, N}), c = Tensor::empty({M, N});
   fill_normal(a, {0, 4}, 0.0f, 1.0f);
   fill_normal(b, {0, 5}, 0.0f, 1.0f);
@@ -75,10 +76,14 @@ BenchCase raw_matmul_case(int64_t M, int64_t K, int64_t N, bool bf16) {
   // The memories only point at the tensors' buffers: the lambda holds the tensors
   // (`keep`, since [=] copies only what the body names) and shares the dnnl handles.
   const dnnl::memory a_mem(a_md, engine, bf16 ? static_cast<void*>(a16.data()) : a.data()),
-      b_mem(b_md, engine, bf16 ? static_cast<void*>(b16.data()) : b.data()), c_mem(c_md, engine, c.data());
-  const std::string name = cat("oneDNN matmul ", bf16 ? "bf16" : "fp32", " M=", M, " K=", K, " N=", N);
-  return {name, 2.0 * M * K * N, [=, keep = std::make_tuple(a, b, c, a16, b16), stream = dnnl::stream(engine)]() mutable {
-            prim.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+      b_mem(b_md, engine, bf16 ? static_cast<void*>(b16.data()) : b.data()),
+      c_mem(c_md, engine, c.data());
+  const std::string name =
+      cat("oneDNN matmul ", bf16 ? "bf16" : "fp32", " M=", M, " K=", K, " N=", N);
+  return {name, 2.0 * M * K * N,
+          [=, keep = std::make_tuple(a, b, c, a16, b16), stream = dnnl::stream(engine)]() mutable {
+            prim.execute(stream,
+                         {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
             stream.wait();
           }};
 }
@@ -116,8 +121,8 @@ BenchCase sparse_experts_case(int64_t N, int64_t D, int64_t C, int64_t K, int64_
       idx[i * K + k] = static_cast<int32_t>(k * (E / K) + philox({0, 14}, i * K + k)[0] % (E / K));
   Tensor dy = Tensor::empty({N, D});
   fill_normal(dy, {0, 15}, 0.0f, 1.0f);
-  return {cat("sgatlin experts ", precision_name(p), " fwd+bwd N=", N, " D=", D, " C=", C,
-              " K=", K, " E=", E),
+  return {cat("sgatlin experts ", precision_name(p), " fwd+bwd N=", N, " D=", D, " C=", C, " K=", K,
+              " E=", E),
           12.0 * N * C * K * D, [=] {
             const MatmulPrecisionScope scope(p);
             Tape tape;
@@ -146,7 +151,8 @@ std::vector<BenchCase> ops_cases() {
 
 // Times every case `reps` times, round-robin (case 1, 2, ..., 1, 2, ...) so that load from
 // other processes falls on all cases alike and their ratio stays meaningful.
-std::vector<std::vector<double>> time_cases(const std::vector<BenchCase>& cases, int warmup, int reps) {
+std::vector<std::vector<double>> time_cases(const std::vector<BenchCase>& cases, int warmup,
+                                            int reps) {
   for (const BenchCase& c : cases)
     for (int i = 0; i < warmup; ++i) c.run();
   std::vector<std::vector<double>> ms(cases.size(), std::vector<double>(reps));
@@ -154,7 +160,8 @@ std::vector<std::vector<double>> time_cases(const std::vector<BenchCase>& cases,
     for (size_t k = 0; k < cases.size(); ++k) {
       const auto t0 = std::chrono::steady_clock::now();
       cases[k].run();
-      ms[k][r] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      ms[k][r] =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
   return ms;
 }
@@ -175,15 +182,15 @@ std::string load_average() {
 // Under mpirun (rank 0 prints): where a data-parallel step's time goes.
 void print_bench_data_parallel(const DataParallelBenchResult& r) {
   if (!dist::is_root()) return;
-  std::printf("  %d ranks: %.0f tokens/s  %.1f ms/step (median)\n"
-              "  compute %.1f ms  communication %.1f ms (blocking)  exposed %.1f ms (%.1f%% of the step)\n"
-              "  gradient bytes reduced %lld per step, sent per rank %lld\n"
-              "  load average after: %s\n",
-              r.ranks, r.tokens_per_s, r.step_ms, r.compute_ms, r.communication_ms, r.exposed_ms,
-              100 * r.exposed_ms / r.step_ms, static_cast<long long>(r.grad_bytes),
-              static_cast<long long>(r.wire_bytes), load_average().c_str());
+  std::printf(
+      "  %d ranks: %.0f tokens/s  %.1f ms/step (median)\n"
+      "  compute %.1f ms  communication %.1f ms (blocking)  exposed %.1f ms (%.1f%% of the step)\n"
+      "  gradient bytes reduced %lld per step, sent per rank %lld\n"
+      "  load average after: %s\n",
+      r.ranks, r.tokens_per_s, r.step_ms, r.compute_ms, r.communication_ms, r.exposed_ms,
+      100 * r.exposed_ms / r.step_ms, static_cast<long long>(r.grad_bytes),
+      static_cast<long long>(r.wire_bytes), load_average().c_str());
 }
-
 
 }  // namespace
 
@@ -205,17 +212,18 @@ void run_bench_model(const ModelBenchOptions& o, int threads) {
   const RunConfig cfg = load_run_config(o.config, o.overrides);
   const MatmulPrecision precision = apply_precision(cfg.precision, o.config);
   if (dist::is_root())
-    std::printf("bench %s: %s ffw, %s, batch %lld x seq_len %lld, %d threads, %lld steps after 1 "
-                "warm-up, load average %s\n",
-                o.config.c_str(), cfg.model.ffw.type.c_str(), precision_name(precision),
-                static_cast<long long>(cfg.data.batch_size),
-                static_cast<long long>(cfg.data.seq_len), threads, static_cast<long long>(o.steps),
-                load_average().c_str());
+    std::printf(
+        "bench %s: %s ffw, %s, batch %lld x seq_len %lld, %d threads, %lld steps after 1 "
+        "warm-up, load average %s\n",
+        o.config.c_str(), cfg.model.ffw.type.c_str(), precision_name(precision),
+        static_cast<long long>(cfg.data.batch_size), static_cast<long long>(cfg.data.seq_len),
+        threads, static_cast<long long>(o.steps), load_average().c_str());
   if (dist::size() > 1) return print_bench_data_parallel(bench_data_parallel(cfg, o.steps));
   const ModelBenchResult r = bench_model(cfg, o.steps);
-  std::printf("  %.0f tokens/s  %.1f ms/step (median)  %.1f GFLOP/s  (%.1f MFLOP per trained token, "
-              "logits included)\n",
-              r.tokens_per_s, r.median_ms, r.gflops, r.train_flops_per_token / 1e6);
+  std::printf(
+      "  %.0f tokens/s  %.1f ms/step (median)  %.1f GFLOP/s  (%.1f MFLOP per trained token, "
+      "logits included)\n",
+      r.tokens_per_s, r.median_ms, r.gflops, r.train_flops_per_token / 1e6);
   double total = 0;
   for (double ms : r.ms_per_step) total += ms;
   std::printf("  time per step by op kind (mean over the timed steps):\n");
@@ -225,12 +233,13 @@ void run_bench_model(const ModelBenchOptions& o, int threads) {
   std::printf("    %-24s %8.1f ms %5.1f%%\n", "other (untimed glue)", r.mean_ms - total,
               r.mean_ms > 0 ? 100 * (r.mean_ms - total) / r.mean_ms : 0.0);
   const double mib = 1024.0 * 1024.0;
-  std::printf("  memory: peak RSS %.0f MiB, %.2fx the estimate %.0f MiB = params %.0f + grads %.0f + "
-              "AdamW moments %.0f + bf16 weight copies %.0f + activations %.0f (peak live tensors "
-              "in a step, grads excluded)\n",
-              r.peak_rss_bytes / mib, static_cast<double>(r.peak_rss_bytes) / r.estimate_bytes(),
-              r.estimate_bytes() / mib, r.params_bytes / mib, r.grads_bytes / mib,
-              r.optimizer_bytes / mib, r.bf16_copy_bytes / mib, r.activation_bytes / mib);
+  std::printf(
+      "  memory: peak RSS %.0f MiB, %.2fx the estimate %.0f MiB = params %.0f + grads %.0f + "
+      "AdamW moments %.0f + bf16 weight copies %.0f + activations %.0f (peak live tensors "
+      "in a step, grads excluded)\n",
+      r.peak_rss_bytes / mib, static_cast<double>(r.peak_rss_bytes) / r.estimate_bytes(),
+      r.estimate_bytes() / mib, r.params_bytes / mib, r.grads_bytes / mib, r.optimizer_bytes / mib,
+      r.bf16_copy_bytes / mib, r.activation_bytes / mib);
   std::printf("  load average after: %s\n", load_average().c_str());
 }
 

@@ -65,8 +65,10 @@ void prune(const fs::path& ckpts, const std::string& current, int keep) {
   std::vector<std::string> steps;
   for (const auto& e : fs::directory_iterator(ckpts)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("tmp_", 0) == 0) fs::remove_all(e.path());
-    else if (name.rfind("step_", 0) == 0) steps.push_back(name);
+    if (name.rfind("tmp_", 0) == 0)
+      fs::remove_all(e.path());
+    else if (name.rfind("step_", 0) == 0)
+      steps.push_back(name);
   }
   std::sort(steps.begin(), steps.end());
   for (size_t i = 0; i + keep < steps.size(); ++i)
@@ -104,7 +106,8 @@ void save_checkpoint(const std::string& run_dir, const Transformer& model, const
   const fs::path tmp = ckpts / ("tmp_" + name);
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  write_safetensors((tmp / "model.safetensors").string(), model_tensors(model, run_config, state.precision));
+  write_safetensors((tmp / "model.safetensors").string(),
+                    model_tensors(model, run_config, state.precision));
   write_safetensors((tmp / "optimizer.safetensors").string(), optimizer_tensors(model, opt));
   write_file_atomic((tmp / "trainer_state.json").string(), state_json(state).dump(2) + "\n");
   fsync_path(tmp);
@@ -125,8 +128,8 @@ std::string resolve_checkpoint(const std::string& dir) {
   std::string name;
   in >> name;
   const fs::path ckpt = d / "checkpoints" / name;
-  SG_CHECK(fs::exists(ckpt / "model.safetensors"), latest.string(), " names '", name,
-           "' but ", ckpt.string(), "/model.safetensors does not exist");
+  SG_CHECK(fs::exists(ckpt / "model.safetensors"), latest.string(), " names '", name, "' but ",
+           ckpt.string(), "/model.safetensors does not exist");
   return ckpt.string();
 }
 

@@ -11,8 +11,8 @@
 namespace sg {
 
 struct CheckpointModel {
-  std::string dir;             // the checkpoint folder itself
-  nlohmann::json run_config;   // as stored in its model.safetensors
+  std::string dir;            // the checkpoint folder itself
+  nlohmann::json run_config;  // as stored in its model.safetensors
   std::unique_ptr<Transformer> model;
 };
 

@@ -20,8 +20,8 @@ MicroBatchShare share_micro_batches(int64_t accum, int ranks, int rank) {
 EvalResult evaluate_on_all_ranks(Transformer& model, Loader& loader, int64_t max_batches,
                                  int32_t pad_id) {
   if (dist::size() == 1) return evaluate(model, loader, max_batches, pad_id);
-  const int64_t per_epoch = std::max<int64_t>(1, loader.windows_per_epoch() /
-                                                     std::max<int64_t>(1, loader.batch_size()));
+  const int64_t per_epoch =
+      std::max<int64_t>(1, loader.windows_per_epoch() / std::max<int64_t>(1, loader.batch_size()));
   const int64_t n = max_batches > 0 ? std::min(max_batches, per_epoch) : per_epoch;
   Tape tape;
   NoGradGuard no_grad(tape);

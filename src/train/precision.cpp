@@ -56,17 +56,19 @@ ResolvedPrecision resolve_precision(const std::string& setting, const CpuFeature
                                     const std::string& source) {
   if (setting == "fp32") return {MatmulPrecision::fp32, ""};
   if (setting == "bf16") {
-    SG_CHECK(cpu.native_bf16(), source, ": precision = \"bf16\" needs a CPU with native bf16 "
-             "arithmetic, but this CPU (", cpu.model_name, ") has neither avx512_bf16 nor "
+    SG_CHECK(cpu.native_bf16(), source,
+             ": precision = \"bf16\" needs a CPU with native bf16 "
+             "arithmetic, but this CPU (",
+             cpu.model_name,
+             ") has neither avx512_bf16 nor "
              "amx_bf16 in its /proc/cpuinfo flags; use \"fp32\" or \"auto\"");
     return {MatmulPrecision::bf16, ""};
   }
   SG_CHECK(setting == "auto", source, ": precision = \"", setting,
            "\": unknown precision (allowed: auto, fp32, bf16)");
   if (cpu.native_bf16())
-    return {MatmulPrecision::bf16,
-            cat("precision auto -> bf16 (", cpu.model_name, " has ",
-                cpu.amx_bf16 ? "amx_bf16" : "avx512_bf16", ")")};
+    return {MatmulPrecision::bf16, cat("precision auto -> bf16 (", cpu.model_name, " has ",
+                                       cpu.amx_bf16 ? "amx_bf16" : "avx512_bf16", ")")};
   return {MatmulPrecision::fp32, cat("precision auto -> fp32 (", cpu.model_name,
                                      " has neither avx512_bf16 nor amx_bf16)")};
 }

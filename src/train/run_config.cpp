@@ -25,7 +25,6 @@ const std::vector<std::string> kActivations = {"identity", "gelu", "relu", "swis
 const std::vector<std::string> kSchedules = {"constant", "cosine", "warmup_stable_linear_decay",
                                              "warmup_stable_sqrt_decay"};
 
-
 std::string join_path(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
 }
@@ -202,8 +201,8 @@ FfwConfig read_ffw(const Section& s) {
   f.router_type = s.choice("router_type", t.fixed_router ? t.fixed_router : f.router_type,
                            router_type_names(), "router");
   if (t.fixed_router && f.router_type != t.fixed_router)
-    s.error("router_type", cat(f.type, " always uses the ", t.fixed_router, " router (allowed: ",
-                               t.fixed_router, ")"));
+    s.error("router_type", cat(f.type, " always uses the ", t.fixed_router,
+                               " router (allowed: ", t.fixed_router, ")"));
   f.activation = s.choice("activation", t.default_activation, kActivations, "activation");
 
   if (t.takes_router && router_type(f.router_type).product) {

@@ -9,8 +9,8 @@
 namespace sg {
 
 struct SafeTensors {
-  std::map<std::string, Tensor> tensors;             // F32 only
-  std::map<std::string, std::string> metadata;       // "__metadata__" string map
+  std::map<std::string, Tensor> tensors;        // F32 only
+  std::map<std::string, std::string> metadata;  // "__metadata__" string map
 };
 
 void write_safetensors(const std::string& path, const SafeTensors& st);

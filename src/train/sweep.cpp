@@ -22,11 +22,10 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::vector<std::string> kKeys = {"description", "base",  "budgets", "types",
-                                        "scales",      "overrides", "grid", "workdir"};
+const std::vector<std::string> kKeys = {"description", "base",      "budgets", "types",
+                                        "scales",      "overrides", "grid",    "workdir"};
 // Run config keys the sweep sets itself.
 const std::vector<std::string> kOwnedKeys = {"name", "workdir", "flops_budget", "max_steps"};
-
 
 // Errors read "<file>: <path> = <value>: <what>", like run config errors.
 [[noreturn]] void error(const std::string& source, const std::string& path, const json* value,
@@ -45,7 +44,8 @@ const json& required(const json& j, const std::string& key, const std::string& s
 const json& nonempty_list(const json& j, const std::string& key, const std::string& source,
                           const std::string& what) {
   const json& v = required(j, key, source, what);
-  if (!v.is_array() || v.empty()) error(source, key, &v, "expected a non-empty list (" + what + ")");
+  if (!v.is_array() || v.empty())
+    error(source, key, &v, "expected a non-empty list (" + what + ")");
   return v;
 }
 
@@ -67,12 +67,20 @@ void check_not_owned(const std::string& key, const json& value, const std::strin
 
 // Short grid-key labels for run names: the last path component, abbreviated if common.
 std::string label_of(const std::string& key) {
-  static const std::map<std::string, std::string> abbrev = {
-      {"learning_rate", "lr"},  {"weight_decay", "wd"},    {"batch_size", "bs"},
-      {"seq_len", "seq"},       {"warmup_steps", "warmup"}, {"decay_fraction", "decay"},
-      {"clip_by_global_norm", "clip"}, {"n_gradient_accumulation", "accum"},
-      {"activation", "act"},    {"router_type", "router"}, {"n_channels", "C"},
-      {"knn", "K"},             {"d_key", "Kd"},           {"d_ffw", "F"}};
+  static const std::map<std::string, std::string> abbrev = {{"learning_rate", "lr"},
+                                                            {"weight_decay", "wd"},
+                                                            {"batch_size", "bs"},
+                                                            {"seq_len", "seq"},
+                                                            {"warmup_steps", "warmup"},
+                                                            {"decay_fraction", "decay"},
+                                                            {"clip_by_global_norm", "clip"},
+                                                            {"n_gradient_accumulation", "accum"},
+                                                            {"activation", "act"},
+                                                            {"router_type", "router"},
+                                                            {"n_channels", "C"},
+                                                            {"knn", "K"},
+                                                            {"d_key", "Kd"},
+                                                            {"d_ffw", "F"}};
   const std::string last = key.substr(key.rfind('.') + 1);
   const auto it = abbrev.find(last);
   return it == abbrev.end() ? last : it->second;
@@ -87,8 +95,10 @@ std::string compact_number(double x) {
   if (e == std::string::npos) return s;
   out = s.substr(0, e + 1);
   size_t i = e + 1;
-  if (s[i] == '+') ++i;
-  else if (s[i] == '-') out += s[i++];
+  if (s[i] == '+')
+    ++i;
+  else if (s[i] == '-')
+    out += s[i++];
   while (i + 1 < s.size() && s[i] == '0') ++i;
   return out + s.substr(i);
 }
@@ -152,8 +162,9 @@ SweepSpec parse_sweep(const json& j, const std::string& source) {
   for (size_t i = 0; i < scales.size(); ++i) {
     const json& sc = scales[i];
     const std::string path = cat("scales[", i, "]");
-    const bool integral = sc.is_number_integer() ||
-                          (sc.is_number_float() && sc.get<double>() == std::floor(sc.get<double>()));
+    const bool integral =
+        sc.is_number_integer() ||
+        (sc.is_number_float() && sc.get<double>() == std::floor(sc.get<double>()));
     if (!integral || sc.get<double>() < 1 || sc.get<double>() > 64)
       error(source, path, &sc, "expected an integer scale in 1..64 (spec §6: d_model = 128*s)");
     const auto v = static_cast<int64_t>(sc.get<double>());
@@ -163,7 +174,8 @@ SweepSpec parse_sweep(const json& j, const std::string& source) {
   }
   if (j.contains("overrides")) {
     const json& o = j["overrides"];
-    if (!o.is_object()) error(source, "overrides", &o, "expected an object of \"json.path\": value");
+    if (!o.is_object())
+      error(source, "overrides", &o, "expected an object of \"json.path\": value");
     for (const auto& [key, value] : o.items())
       check_not_owned(key, value, source, "overrides." + key);
     s.overrides = o;
@@ -171,7 +183,7 @@ SweepSpec parse_sweep(const json& j, const std::string& source) {
   if (j.contains("grid")) {
     const json& g = j["grid"];
     if (!g.is_object()) error(source, "grid", &g, "expected an object of \"json.path\": [values]");
-    std::map<std::string, std::string> labels;  // label -> key, to keep run names unique
+    std::map<std::string, std::string> labels;     // label -> key, to keep run names unique
     for (const auto& [key, values] : g.items()) {  // nlohmann objects iterate sorted by key
       const std::string path = "grid." + key;
       check_not_owned(key, values, source, path);
@@ -229,9 +241,11 @@ std::vector<PlannedRun> expand_sweep(const SweepSpec& s, const RunConfig& base) 
           j["flops_budget"] = budget;
           j["max_steps"] = nullptr;
           std::vector<std::string> overrides;
-          for (const auto& [key, v] : s.overrides.items()) overrides.push_back(override_string(key, v));
+          for (const auto& [key, v] : s.overrides.items())
+            overrides.push_back(override_string(key, v));
           for (const auto& [key, v] : combo) overrides.push_back(override_string(key, v));
-          r.cfg = parse_run_config(j, cat(s.source, " (run ", r.name, ", base ", s.base, ")"), overrides);
+          r.cfg = parse_run_config(j, cat(s.source, " (run ", r.name, ", base ", s.base, ")"),
+                                   overrides);
 
           const ModelConfig& m = r.cfg.model;
           const int64_t T = r.cfg.data.seq_len, B = r.cfg.data.batch_size;

@@ -43,7 +43,7 @@ struct SweepSpec {
   std::vector<double> budgets;
   std::vector<std::string> types;
   std::vector<int64_t> scales;
-  nlohmann::json overrides = nlohmann::json::object();  // "json.path" -> value
+  nlohmann::json overrides = nlohmann::json::object();                    // "json.path" -> value
   std::vector<std::pair<std::string, std::vector<nlohmann::json>>> grid;  // sorted by key
 };
 

@@ -28,7 +28,9 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
-std::string csv_value(const json& v) { return csv_field(v.is_string() ? v.get<std::string>() : v.dump()); }
+std::string csv_value(const json& v) {
+  return csv_field(v.is_string() ? v.get<std::string>() : v.dump());
+}
 
 // gnuplot single-quoted string: a quote is written twice.
 std::string gp_quote(const std::string& s) {
@@ -99,7 +101,8 @@ bool write_curve_data(const SweepRow& r, const fs::path& file) {
     if (j.contains("loss")) train << tokens << " " << j["loss"].dump() << "\n";
     if (j.contains("val_loss")) val << tokens << " " << j["val_loss"].dump() << "\n";
   }
-  write_file_atomic(file.string(), "# tokens loss\n" + train.str() + "\n\n# tokens val_loss\n" + val.str());
+  write_file_atomic(file.string(),
+                    "# tokens loss\n" + train.str() + "\n\n# tokens val_loss\n" + val.str());
   return true;
 }
 
@@ -123,7 +126,8 @@ std::string isoflop_script(double budget, const std::vector<std::string>& types,
 
 // Two panels: training loss and validation loss against tokens (log x), colour by type
 // and dash pattern by scale.
-std::string curves_script(double budget, const std::vector<std::pair<const SweepRow*, fs::path>>& runs,
+std::string curves_script(double budget,
+                          const std::vector<std::pair<const SweepRow*, fs::path>>& runs,
                           const fs::path& png) {
   std::ostringstream gp;
   gp << "set output " << gp_quote(png.string()) << "\n"
@@ -196,9 +200,9 @@ json sweep_summary_json(const std::vector<SweepRow>& rows) {
 }
 
 std::string sweep_summary_csv(const SweepSpec& spec, const std::vector<SweepRow>& rows) {
-  const std::vector<std::string> numbers = {"n_params", "train_flops_per_token", "steps", "tokens",
-                                            "final_train_loss", "val_loss", "val_perplexity",
-                                            "val_accuracy", "wall_s", "tokens_per_s"};
+  const std::vector<std::string> numbers = {
+      "n_params", "train_flops_per_token", "steps",        "tokens", "final_train_loss",
+      "val_loss", "val_perplexity",        "val_accuracy", "wall_s", "tokens_per_s"};
   auto line = [](const std::vector<std::string>& fields) {
     std::string s;
     for (const auto& f : fields) {
@@ -227,7 +231,8 @@ void write_sweep_summary(const SweepSpec& spec, const std::vector<SweepRow>& row
   fs::create_directories(spec.workdir);
   write_file_atomic((fs::path(spec.workdir) / "summary.json").string(),
                     sweep_summary_json(rows).dump(2) + "\n");
-  write_file_atomic((fs::path(spec.workdir) / "summary.csv").string(), sweep_summary_csv(spec, rows));
+  write_file_atomic((fs::path(spec.workdir) / "summary.csv").string(),
+                    sweep_summary_csv(spec, rows));
 }
 
 bool gnuplot_available() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
@@ -235,13 +240,14 @@ bool gnuplot_available() { return std::system("command -v gnuplot >/dev/null 2>&
 std::vector<std::string> plot_sweep(const SweepSpec& spec, const std::vector<SweepRow>& rows) {
   const fs::path dir = fs::absolute(fs::path(spec.workdir) / "plots"), data = dir / "data";
   fs::create_directories(data);
-  std::string script =
-      "# Written by 'sgatlin sweep'; rerun with: gnuplot " + (dir / "sweep.gp").string() +
-      "\nset terminal pngcairo size 1200,700 noenhanced font ',11'\n";
+  std::string script = "# Written by 'sgatlin sweep'; rerun with: gnuplot " +
+                       (dir / "sweep.gp").string() +
+                       "\nset terminal pngcairo size 1200,700 noenhanced font ',11'\n";
   std::vector<std::string> pngs;
   for (double budget : budgets_of(rows)) {
     const std::string b = format_budget(budget);
-    const fs::path iso_data = data / ("isoflop_b" + b + ".dat"), iso_png = dir / ("isoflop_b" + b + ".png");
+    const fs::path iso_data = data / ("isoflop_b" + b + ".dat"),
+                   iso_png = dir / ("isoflop_b" + b + ".png");
     script += isoflop_script(budget, write_isoflop_data(rows, budget, iso_data), iso_data, iso_png);
     pngs.push_back(iso_png.string());
     std::vector<std::pair<const SweepRow*, fs::path>> curves;

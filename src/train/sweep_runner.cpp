@@ -35,10 +35,14 @@ struct RunState {
 
 std::string human(double x) {
   char buf[32];
-  if (x >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", x / 1e9);
-  else if (x >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", x / 1e6);
-  else if (x >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", x);
+  if (x >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2fG", x / 1e9);
+  else if (x >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", x / 1e6);
+  else if (x >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", x);
   return buf;
 }
 
@@ -46,7 +50,8 @@ std::string human(double x) {
 // for it; otherwise its results would be mislabelled.
 void check_same_config(const PlannedRun& r) {
   const fs::path saved = fs::path(r.run_dir) / "config.json";
-  SG_CHECK(fs::exists(saved), r.run_dir, " holds a run but no config.json; delete the folder to rerun it");
+  SG_CHECK(fs::exists(saved), r.run_dir,
+           " holds a run but no config.json; delete the folder to rerun it");
   const json old = load_run_config(saved.string()).raw;
   if (old == r.cfg.raw) return;
   const json patch = json::diff(old, r.cfg.raw);
@@ -70,7 +75,8 @@ RunState run_state(const PlannedRun& r, bool check_config) {
     st.status = Status::done;
   } else if (fs::exists(dir / "checkpoints" / "latest")) {
     st.status = Status::resume;
-    const std::string ckpt = fs::path(resolve_checkpoint(r.run_dir)).filename().string();  // step_NNNNNNNN
+    const std::string ckpt =
+        fs::path(resolve_checkpoint(r.run_dir)).filename().string();  // step_NNNNNNNN
     st.resume_step = std::stoll(ckpt.substr(ckpt.find('_') + 1));
   }
   if (check_config && st.status != Status::new_run) check_same_config(r);
@@ -127,8 +133,8 @@ void print_plan(const std::vector<PlannedRun>& plan, const std::vector<RunState>
                 const std::map<std::string, double>& tps, int threads) {
   size_t w = 4;
   for (const auto& r : plan) w = std::max(w, r.name.size());
-  std::printf("%-*s %9s %10s %8s %9s %10s  %s\n", static_cast<int>(w), "run", "params",
-              "MFLOP/tok", "steps", "tokens", tps.empty() ? "" : "est. time", "status");
+  std::printf("%-*s %9s %10s %8s %9s %10s  %s\n", static_cast<int>(w), "run", "params", "MFLOP/tok",
+              "steps", "tokens", tps.empty() ? "" : "est. time", "status");
   double total = 0;
   for (size_t i = 0; i < plan.size(); ++i) {
     const PlannedRun& r = plan[i];
@@ -138,20 +144,24 @@ void print_plan(const std::vector<PlannedRun>& plan, const std::vector<RunState>
       const double s = estimate_seconds(r, it->second);
       est = format_duration(s);
       if (states[i].status == Status::new_run) total += s;
-      if (states[i].status == Status::resume) total += s * (1.0 - static_cast<double>(states[i].resume_step) / r.steps);
+      if (states[i].status == Status::resume)
+        total += s * (1.0 - static_cast<double>(states[i].resume_step) / r.steps);
     }
     std::string note = status_text(states[i]);
     if (r.steps > 0 && r.steps <= r.cfg.optimizer.warmup_steps)
-      note += cat(" (note: ", r.steps, " steps <= warmup_steps ", r.cfg.optimizer.warmup_steps, ")");
+      note +=
+          cat(" (note: ", r.steps, " steps <= warmup_steps ", r.cfg.optimizer.warmup_steps, ")");
     std::printf("%-*s %9s %10.2f %8lld %9s %10s  %s\n", static_cast<int>(w), r.name.c_str(),
                 human(static_cast<double>(r.n_params)).c_str(), r.train_flops_per_token / 1e6,
                 static_cast<long long>(r.steps), human(static_cast<double>(r.tokens)).c_str(),
                 est.c_str(), note.c_str());
   }
-  std::printf("MFLOP/tok: training FLOPs per token (3x forward, spec §5: no embedding or logits)\n");
+  std::printf(
+      "MFLOP/tok: training FLOPs per token (3x forward, spec §5: no embedding or logits)\n");
   if (!tps.empty())
-    std::printf("estimated time of the runs still to do: %s (from a short benchmark at %d threads)\n",
-                format_duration(total).c_str(), threads);
+    std::printf(
+        "estimated time of the runs still to do: %s (from a short benchmark at %d threads)\n",
+        format_duration(total).c_str(), threads);
 }
 
 // Every run of the plan that has a summary.json, in plan order.
@@ -159,7 +169,8 @@ std::vector<SweepRow> finished_rows(const std::vector<PlannedRun>& plan) {
   std::vector<SweepRow> rows;
   for (const PlannedRun& r : plan) {
     const fs::path summary = fs::path(r.run_dir) / "summary.json";
-    if (r.steps > 0 && fs::exists(summary)) rows.push_back({r, read_train_summary(summary.string())});
+    if (r.steps > 0 && fs::exists(summary))
+      rows.push_back({r, read_train_summary(summary.string())});
   }
   return rows;
 }
@@ -190,22 +201,26 @@ void run_sweep(const SweepOptions& a, int threads) {
   const std::vector<PlannedRun> plan = expand_sweep(spec, base);
   std::vector<RunState> states;
   for (const auto& r : plan) states.push_back(run_state(r, have_data));
-  const size_t runnable = std::count_if(plan.begin(), plan.end(), [](const PlannedRun& r) { return r.steps > 0; });
+  const size_t runnable =
+      std::count_if(plan.begin(), plan.end(), [](const PlannedRun& r) { return r.steps > 0; });
   if (dist::world_rank() == 0)
-    std::printf("sweep %s: %zu runs (%zu budgets x %zu types x %zu scales x %zu grid points) in %s\n",
-                a.config.c_str(), plan.size(), spec.budgets.size(), spec.types.size(),
-                spec.scales.size(), plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
-                spec.workdir.c_str());
+    std::printf(
+        "sweep %s: %zu runs (%zu budgets x %zu types x %zu scales x %zu grid points) in %s\n",
+        a.config.c_str(), plan.size(), spec.budgets.size(), spec.types.size(), spec.scales.size(),
+        plan.size() / (spec.budgets.size() * spec.types.size() * spec.scales.size()),
+        spec.workdir.c_str());
   if (a.dry_run) {
     if (dist::world_rank() != 0) return;  // one plan, one benchmark
     std::fflush(stdout);
     print_plan(plan, states,
-               a.bench_steps > 0 ? bench_shapes(plan, states, a.bench_steps) : std::map<std::string, double>{},
+               a.bench_steps > 0 ? bench_shapes(plan, states, a.bench_steps)
+                                 : std::map<std::string, double>{},
                threads);
     return;
   }
   if (dist::world_rank() == 0) print_plan(plan, states, {}, threads);
-  SG_CHECK(runnable > 0, a.config, ": every run has 0 steps: the budgets are smaller than one "
+  SG_CHECK(runnable > 0, a.config,
+           ": every run has 0 steps: the budgets are smaller than one "
            "optimizer step of the smallest model (raise budgets or lower data.batch_size)");
   std::fflush(stdout);
 
@@ -226,13 +241,15 @@ void run_sweep(const SweepOptions& a, int threads) {
     }
     if (states[i].status == Status::done) {
       rows.push_back({r, read_train_summary((fs::path(r.run_dir) / "summary.json").string())});
-      std::cerr << cat(tag, ": finished earlier, skipped (val_loss ", rows.back().result.val_loss, ")\n");
+      std::cerr << cat(tag, ": finished earlier, skipped (val_loss ", rows.back().result.val_loss,
+                       ")\n");
       continue;
     }
     const bool resume = states[i].status == Status::resume;
     // One write per line: under mpirun the ranks' lines must not interleave.
-    std::cerr << cat(tag, ": ", resume ? cat("resuming at step ", states[i].resume_step) : "training",
-                     " (", r.steps, " steps, ", threads, " threads)\n");
+    std::cerr << cat(tag, ": ",
+                     resume ? cat("resuming at step ", states[i].resume_step) : "training", " (",
+                     r.steps, " steps, ", threads, " threads)\n");
     try {
       const TrainOptions opt = prepare_run(r.cfg, r.run_dir, resume);
       rows.push_back({r, train(r.cfg, opt)});
@@ -255,14 +272,17 @@ void run_sweep(const SweepOptions& a, int threads) {
     stopped = dist::any(stopped);
     if (dist::world_rank() != 0) return;
     rows = finished_rows(plan);
-    failed.resize(static_cast<size_t>(n_failed), "(a run of another rank, named in its messages above)");
+    failed.resize(static_cast<size_t>(n_failed),
+                  "(a run of another rank, named in its messages above)");
   }
   refresh_outputs(spec, rows, plot);
-  std::printf("summary: %s/summary.csv and summary.json (%zu runs)\n", spec.workdir.c_str(), rows.size());
+  std::printf("summary: %s/summary.csv and summary.json (%zu runs)\n", spec.workdir.c_str(),
+              rows.size());
   if (plot)
     std::printf("plots: %s/plots/\n", spec.workdir.c_str());
   else
-    std::printf("gnuplot not found: plots skipped (install gnuplot-nox, then rerun this command)\n");
+    std::printf(
+        "gnuplot not found: plots skipped (install gnuplot-nox, then rerun this command)\n");
   if (stopped) throw Stopped("sweep stopped by a signal; rerun the same command to continue it");
   SG_CHECK(failed.empty(), failed.size(), " run(s) failed: ", [&] {
     std::string s;

@@ -10,9 +10,9 @@
 namespace sg {
 
 struct SweepOptions {
-  std::string config;       // the sweep JSON
-  bool dry_run = false;     // print the plan only
-  int64_t bench_steps = 2;  // timed steps per model shape for the dry run's estimates
+  std::string config;                  // the sweep JSON
+  bool dry_run = false;                // print the plan only
+  int64_t bench_steps = 2;             // timed steps per model shape for the dry run's estimates
   std::vector<std::string> overrides;  // --set applied to the base config
 };
 

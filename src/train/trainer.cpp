@@ -1,9 +1,9 @@
 #include "train/trainer.h"
 
-#include <csignal>
 #include <cmath>
-#include <cstdlib>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -22,10 +22,10 @@
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/precision.h"
-#include "train/stop_signal.h"
-#include "util/progress.h"
 #include "train/safetensors.h"
+#include "train/stop_signal.h"
 #include "util/file_io.h"
+#include "util/progress.h"
 
 namespace fs = std::filesystem;
 
@@ -51,9 +51,11 @@ struct Run {
   std::ofstream metrics;
 
   Run(const RunConfig& c, const TrainOptions& o)
-      : cfg(c), opt(o), model(c.model, c.seed),
-        adamw(model.params(), AdamWConfig{c.optimizer.learning_rate, c.optimizer.weight_decay,
-                                          0.9, 0.999, 1e-8, c.optimizer.clip_by_global_norm}),
+      : cfg(c),
+        opt(o),
+        model(c.model, c.seed),
+        adamw(model.params(), AdamWConfig{c.optimizer.learning_rate, c.optimizer.weight_decay, 0.9,
+                                          0.999, 1e-8, c.optimizer.clip_by_global_norm}),
         loader(c.data.train, c.data.batch_size / c.optimizer.n_gradient_accumulation,
                c.data.seq_len, c.seed, o.eos_id),
         share(share_micro_batches(c.optimizer.n_gradient_accumulation, dist::size(), dist::rank())),
@@ -98,7 +100,8 @@ void check_resume_config(const nlohmann::json& saved, const nlohmann::json& now,
                           "/optimizer/n_gradient_accumulation"}) {
     const nlohmann::json::json_pointer ptr(key);
     if (saved.contains(ptr) && saved.at(ptr) != now.at(ptr))
-      diff += cat(" ", std::string(key).substr(1), ": ", saved.at(ptr).dump(), " -> ", now.at(ptr).dump(), ";");
+      diff += cat(" ", std::string(key).substr(1), ": ", saved.at(ptr).dump(), " -> ",
+                  now.at(ptr).dump(), ";");
   }
   SG_CHECK(diff.empty(), "--resume: the config differs from the checkpoint ", ckpt, " in", diff,
            " (only schedule, logging and budget keys may change on resume)");
@@ -107,22 +110,24 @@ void check_resume_config(const nlohmann::json& saved, const nlohmann::json& now,
 void print_header(const Run& r) {
   const RunConfig& c = r.cfg;
   const int64_t tokens_per_step = c.data.batch_size * c.data.seq_len;
-  std::fprintf(stderr,
-               "run %s: %s ffw, %lld params, %.1f MFLOP/token trained, %d threads, %s\n"
-               "  %lld steps x %lld tokens = %.3g tokens (train shard: %lld tokens), budget %.3g FLOPs\n",
-               c.name.c_str(), c.model.ffw.type.c_str(), static_cast<long long>(r.model.params().numel()),
-               r.train_flops_per_token / 1e6, omp_get_max_threads(), r.state.precision.c_str(),
-               static_cast<long long>(r.total_steps), static_cast<long long>(tokens_per_step),
-               static_cast<double>(r.total_steps * tokens_per_step),
-               static_cast<long long>(r.loader.tokens()),
-               r.train_flops_per_token * r.total_steps * tokens_per_step);
+  std::fprintf(
+      stderr,
+      "run %s: %s ffw, %lld params, %.1f MFLOP/token trained, %d threads, %s\n"
+      "  %lld steps x %lld tokens = %.3g tokens (train shard: %lld tokens), budget %.3g FLOPs\n",
+      c.name.c_str(), c.model.ffw.type.c_str(), static_cast<long long>(r.model.params().numel()),
+      r.train_flops_per_token / 1e6, omp_get_max_threads(), r.state.precision.c_str(),
+      static_cast<long long>(r.total_steps), static_cast<long long>(tokens_per_step),
+      static_cast<double>(r.total_steps * tokens_per_step),
+      static_cast<long long>(r.loader.tokens()),
+      r.train_flops_per_token * r.total_steps * tokens_per_step);
 }
 
 EvalResult validate(Run& r) {
   // Micro-batch sized, and never more windows than the shard holds (no wrap-around).
   const int64_t micro = r.cfg.data.batch_size / r.cfg.optimizer.n_gradient_accumulation;
   const int64_t windows =
-      Loader(r.cfg.data.valid, 1, r.cfg.data.seq_len, r.cfg.seed, r.opt.eos_id, false).windows_per_epoch();
+      Loader(r.cfg.data.valid, 1, r.cfg.data.seq_len, r.cfg.seed, r.opt.eos_id, false)
+          .windows_per_epoch();
   Loader valid(r.cfg.data.valid, std::max<int64_t>(1, std::min(micro, windows)), r.cfg.data.seq_len,
                r.cfg.seed, r.opt.eos_id, /*shuffle=*/false);
   return evaluate_on_all_ranks(r.model, valid, r.cfg.eval_batches, r.opt.pad_id);
@@ -160,11 +165,16 @@ void setup_run_dir(const Run& r) {
 }  // namespace
 
 nlohmann::json to_json(const TrainSummary& s) {
-  return {{"steps", s.steps},           {"tokens", s.tokens},
-          {"n_params", s.n_params},     {"final_train_loss", s.final_train_loss},
-          {"val_loss", s.val_loss},     {"val_accuracy", s.val_accuracy},
-          {"val_perplexity", s.val_perplexity}, {"wall_s", s.wall_s},
-          {"tokens_per_s", s.tokens_per_s}, {"precision", s.precision}};
+  return {{"steps", s.steps},
+          {"tokens", s.tokens},
+          {"n_params", s.n_params},
+          {"final_train_loss", s.final_train_loss},
+          {"val_loss", s.val_loss},
+          {"val_accuracy", s.val_accuracy},
+          {"val_perplexity", s.val_perplexity},
+          {"wall_s", s.wall_s},
+          {"tokens_per_s", s.tokens_per_s},
+          {"precision", s.precision}};
 }
 
 int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens) {
@@ -176,8 +186,8 @@ int64_t planned_steps(const RunConfig& cfg, int64_t train_tokens) {
 
 TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   const MatmulPrecisionScope restore(matmul_precision());  // the run's precision ends with it
-  const std::string precision = precision_name(
-      apply_precision(cfg.precision, opt.run_dir + ": config precision", opt.quiet));
+  const std::string precision =
+      precision_name(apply_precision(cfg.precision, opt.run_dir + ": config precision", opt.quiet));
   Run r(cfg, opt);
   SG_CHECK(r.total_steps > 0, cfg.name, ": the run has 0 steps (flops_budget too small?)");
   const fs::path metrics_path = fs::path(opt.run_dir) / "metrics.jsonl";
@@ -193,8 +203,9 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
              r.state.precision, ")");
     r.loader.restore(r.state.loader);
     if (dist::is_root()) resumed_loss = truncate_metrics(metrics_path, r.state.step);
-    if (!opt.quiet && dist::is_root()) std::fprintf(stderr, "resuming from %s (step %lld)\n", ckpt.c_str(),
-                                 static_cast<long long>(r.state.step));
+    if (!opt.quiet && dist::is_root())
+      std::fprintf(stderr, "resuming from %s (step %lld)\n", ckpt.c_str(),
+                   static_cast<long long>(r.state.step));
   } else {
     SG_CHECK(!fs::exists(fs::path(opt.run_dir) / "checkpoints"), opt.run_dir,
              " already holds a run; pass --resume to continue it or choose another --workdir");
@@ -208,7 +219,8 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   if (!quiet) print_header(r);
 
   const ScheduleConfig sched{cfg.optimizer.schedule, cfg.optimizer.learning_rate,
-                             cfg.optimizer.warmup_steps, cfg.optimizer.decay_fraction, r.total_steps};
+                             cfg.optimizer.warmup_steps, cfg.optimizer.decay_fraction,
+                             r.total_steps};
   const int64_t tokens_per_step = cfg.data.batch_size * cfg.data.seq_len;
   const double elapsed_before = r.state.elapsed_s;
   Progress progress("train", r.total_steps, r.state.step);
@@ -248,9 +260,13 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
       last_log_s = now;
       const double mfu = tps * r.train_flops_per_token /
                          (kPeakGflopsPerThread * 1e9 * omp_get_max_threads() * dist::size());
-      write_json_line(r.metrics, {{"step", r.state.step}, {"tokens", r.state.tokens},
-                                  {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
-                                  {"tokens_per_s", tps}, {"mfu", mfu}});
+      write_json_line(r.metrics, {{"step", r.state.step},
+                                  {"tokens", r.state.tokens},
+                                  {"loss", loss},
+                                  {"lr", lr},
+                                  {"grad_norm", grad_norm},
+                                  {"tokens_per_s", tps},
+                                  {"mfu", mfu}});
       if (!quiet) {
         char buf[160];
         std::snprintf(buf, sizeof buf, "loss %.4f lr %.2e gnorm %.3f %.0f tok/s", loss, lr,
@@ -262,9 +278,11 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
       const EvalResult ev = validate(r);
       nlohmann::json usage = nlohmann::json::array();
       for (const LayerUsage& u : ev.usage) usage.push_back(to_json(u));
-      write_json_line(r.metrics, {{"step", r.state.step}, {"precision", precision},
+      write_json_line(r.metrics, {{"step", r.state.step},
+                                  {"precision", precision},
                                   {"val_loss", ev.loss},
-                                  {"val_acc", ev.accuracy}, {"val_perplexity", ev.perplexity},
+                                  {"val_acc", ev.accuracy},
+                                  {"val_perplexity", ev.perplexity},
                                   {"val_perplexity_last_token", ev.perplexity_last_token},
                                   {"val_usage", usage}});
       sum.val_loss = ev.loss;
@@ -283,8 +301,8 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
     if (r.state.step == kill_at_step) raise(SIGKILL);
     if (stop && !last)
       throw Stopped(cat("stopped by a signal after step ", r.state.step, " of ", r.total_steps,
-                        "; checkpoint written to ", opt.run_dir, "/checkpoints; resume with: ",
-                        "sgatlin train --resume ", opt.run_dir));
+                        "; checkpoint written to ", opt.run_dir,
+                        "/checkpoints; resume with: ", "sgatlin train --resume ", opt.run_dir));
   }
   if (!quiet) progress.finish();
   if (r.state.step == first_step) {  // resumed a run whose steps were all done: measure it
@@ -301,7 +319,8 @@ TrainSummary train(const RunConfig& cfg, const TrainOptions& opt) {
   sum.wall_s = r.state.elapsed_s;
   sum.tokens_per_s = sum.wall_s > 0 ? sum.tokens / sum.wall_s : 0;
   if (dist::is_root())
-    write_file_atomic((fs::path(opt.run_dir) / "summary.json").string(), to_json(sum).dump(2) + "\n");
+    write_file_atomic((fs::path(opt.run_dir) / "summary.json").string(),
+                      to_json(sum).dump(2) + "\n");
   return sum;
 }
 

@@ -12,7 +12,7 @@ struct TrainOptions {
   std::string run_dir;  // config.json, metrics.jsonl, checkpoints/ go here
   bool resume = false;  // continue from run_dir's latest checkpoint
   int32_t eos_id = 1, pad_id = 0;
-  bool quiet = false;   // no header or progress line (tests, sweeps print their own)
+  bool quiet = false;  // no header or progress line (tests, sweeps print their own)
 };
 
 struct TrainSummary {

@@ -27,7 +27,7 @@ template <typename... Args>
 
 }  // namespace sg
 
-#define SG_CHECK(cond, ...)                    \
-  do {                                         \
-    if (!(cond)) ::sg::fail(__VA_ARGS__);      \
+#define SG_CHECK(cond, ...)               \
+  do {                                    \
+    if (!(cond)) ::sg::fail(__VA_ARGS__); \
   } while (0)

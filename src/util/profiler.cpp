@@ -9,7 +9,8 @@ Profiler& Profiler::get() {
 
 void Profiler::charge_top(Clock::time_point now) {
   if (!stack_.empty())
-    seconds[static_cast<size_t>(stack_.back())] += std::chrono::duration<double>(now - last_).count();
+    seconds[static_cast<size_t>(stack_.back())] +=
+        std::chrono::duration<double>(now - last_).count();
   last_ = now;
 }
 

@@ -9,8 +9,18 @@
 
 namespace sg {
 
-enum class OpKind { matmul, attention, routing, experts, norm_rope, embedding, loss, elementwise,
-                    optimizer, count };
+enum class OpKind {
+  matmul,
+  attention,
+  routing,
+  experts,
+  norm_rope,
+  embedding,
+  loss,
+  elementwise,
+  optimizer,
+  count
+};
 const char* op_kind_name(OpKind k);
 
 class Profiler {

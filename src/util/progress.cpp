@@ -7,8 +7,12 @@
 namespace sg {
 
 Progress::Progress(std::string label, int64_t total, int64_t start)
-    : label_(std::move(label)), total_(total), start_(start), tty_(isatty(STDERR_FILENO)),
-      t0_(Clock::now()), last_(t0_ - std::chrono::hours(1)) {}
+    : label_(std::move(label)),
+      total_(total),
+      start_(start),
+      tty_(isatty(STDERR_FILENO)),
+      t0_(Clock::now()),
+      last_(t0_ - std::chrono::hours(1)) {}
 
 double Progress::seconds() const {
   return std::chrono::duration<double>(Clock::now() - t0_).count();
@@ -16,7 +20,8 @@ double Progress::seconds() const {
 
 void Progress::update(int64_t done, const std::string& fields) {
   const auto now = Clock::now();
-  if (done < total_ && now - last_ < (tty_ ? std::chrono::milliseconds(200) : std::chrono::seconds(2)))
+  if (done < total_ &&
+      now - last_ < (tty_ ? std::chrono::milliseconds(200) : std::chrono::seconds(2)))
     return;
   last_ = now;
   const double s = seconds();
@@ -40,9 +45,12 @@ void Progress::finish(const std::string& what) {
 std::string format_duration(double seconds) {
   const long long s = static_cast<long long>(seconds + 0.5);
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, s % 3600 / 60);
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%llds", s);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%llds", s);
   return buf;
 }
 

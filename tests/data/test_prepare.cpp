@@ -4,12 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/file_io.h"
 #include "data/prepare.h"
 #include "data/shard.h"
 #include "data/tokenizer.h"
 #include "data_test_util.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 using namespace sg;
 using sg::test::TempDir;

@@ -48,7 +48,8 @@ TEST_CASE("grad_reducer: the parameters end with the sum of the micro-batch grad
   std::vector<std::vector<double>> want;
   for (const Param& p : ps.all()) want.push_back(to_double(p.var->grad));
   reducer.micro_batch_done();
-  for (const Param& p : ps.all()) CHECK(to_double(p.var->grad) == std::vector<double>(p.var->value.numel(), 0.0));
+  for (const Param& p : ps.all())
+    CHECK(to_double(p.var->grad) == std::vector<double>(p.var->value.numel(), 0.0));
   set_grads(ps, 50);
   for (size_t i = 0; i < ps.all().size(); ++i) {
     const std::vector<double> g = to_double(ps.all()[i].var->grad);
@@ -67,7 +68,8 @@ TEST_CASE("grad_reducer: the parameters end with the sum of the micro-batch grad
   for (const Param& p : ps.all()) again.push_back(to_double(p.var->grad));
   reducer.micro_batch_done();
   reducer.finish();
-  for (size_t i = 0; i < ps.all().size(); ++i) check_close(ps.all()[i].var->grad, again[i], 0, 0, "next step");
+  for (size_t i = 0; i < ps.all().size(); ++i)
+    check_close(ps.all()[i].var->grad, again[i], 0, 0, "next step");
 }
 
 TEST_CASE("grad_reducer: a layer's gradients are final once backward passes the layer's mark") {
@@ -101,10 +103,12 @@ TEST_CASE("grad_reducer: a layer's gradients are final once backward passes the 
         if (i != marks[l]) continue;
         const std::string prefix = "layers." + std::to_string(l) + ".";
         for (const Param& p : model.params().all())
-          if (p.name.rfind(prefix, 0) == 0 && p.var->has_grad()) at_mark[p.name] = to_double(p.var->grad);
+          if (p.name.rfind(prefix, 0) == 0 && p.var->has_grad())
+            at_mark[p.name] = to_double(p.var->grad);
       }
     });
     REQUIRE(!at_mark.empty());
-    for (const auto& [name, g] : at_mark) check_close(model.params().get(name)->grad, g, 0, 0, name.c_str());
+    for (const auto& [name, g] : at_mark)
+      check_close(model.params().get(name)->grad, g, 0, 0, name.c_str());
   }
 }

@@ -16,7 +16,8 @@ using namespace sg;
 namespace {
 
 // HSIC form: CKA = tr(Kc Lc) / sqrt(tr(Kc Kc) tr(Lc Lc)), K = X X^T, Kc = H K H.
-double cka_kernel_loops(const std::vector<double>& X, int64_t p, const std::vector<double>& Y, int64_t q) {
+double cka_kernel_loops(const std::vector<double>& X, int64_t p, const std::vector<double>& Y,
+                        int64_t q) {
   const int64_t n = static_cast<int64_t>(X.size()) / p;
   auto gram = [n](const std::vector<double>& A, int64_t w) {
     std::vector<double> G(n * n, 0.0);
@@ -54,7 +55,8 @@ std::vector<double> random_orthogonal(int64_t p, uint32_t seed) {
   return Q;
 }
 
-std::vector<double> matmul(const std::vector<double>& A, int64_t n, int64_t p, const std::vector<double>& B, int64_t q) {
+std::vector<double> matmul(const std::vector<double>& A, int64_t n, int64_t p,
+                           const std::vector<double>& B, int64_t q) {
   std::vector<double> C(n * q, 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t k = 0; k < p; ++k)
@@ -76,7 +78,8 @@ std::vector<int32_t> random_picks(int64_t N, int64_t C, int64_t K, int64_t M, ui
 }
 
 // The 0/1 gating matrix [N, C*M] written out.
-std::vector<double> one_hot(const std::vector<int32_t>& idx, int64_t N, int64_t C, int64_t K, int64_t M) {
+std::vector<double> one_hot(const std::vector<int32_t>& idx, int64_t N, int64_t C, int64_t K,
+                            int64_t M) {
   std::vector<double> Y(N * C * M, 0.0);
   for (int64_t t = 0; t < N; ++t)
     for (int64_t c = 0; c < C; ++c)
@@ -96,7 +99,8 @@ TEST_CASE("cka: matches the kernel form computed with double loops") {
   CHECK(linear_cka(X, p, Y, q) == doctest::Approx(want).epsilon(1e-12));
 }
 
-TEST_CASE("cka: 1 with itself, invariant to orthogonal maps and scale, near 0 for independent data") {
+TEST_CASE(
+    "cka: 1 with itself, invariant to orthogonal maps and scale, near 0 for independent data") {
   const int64_t n = 400, p = 6;
   const auto X = test::random_vec(n * p, 21);
   CHECK(linear_cka(X, p, X, p) == doctest::Approx(1.0).epsilon(1e-12));

@@ -10,8 +10,8 @@ using namespace sg;
 
 TEST_CASE("coactivation: counts tokens picking both neurons, per channel") {
   // N = 3 tokens, C = 2 channels, K = 2 of M = 4 neurons. Per token: channel 0, channel 1.
-  const std::vector<int32_t> idx = {0, 1, 2, 3,   //
-                                    1, 0, 3, 2,   //
+  const std::vector<int32_t> idx = {0, 1, 2, 3,  //
+                                    1, 0, 3, 2,  //
                                     1, 2, 0, 3};
   const auto c0 = coactivation(idx.data(), 3, 2, 2, 4, 0);
   CHECK(c0[0 * 4 + 1] == 2);  // tokens 0 and 1
@@ -34,5 +34,6 @@ TEST_CASE("coactivation: counts tokens picking both neurons, per channel") {
   CHECK(partners[0].b == 2);
   CHECK(partners[0].count == 2);
   CHECK(partners[1].b == 0);
-  CHECK_THROWS_WITH_AS(coactivation(idx.data(), 3, 2, 2, 4, 2), doctest::Contains("channel 2"), Error);
+  CHECK_THROWS_WITH_AS(coactivation(idx.data(), 3, 2, 2, 4, 2), doctest::Contains("channel 2"),
+                       Error);
 }

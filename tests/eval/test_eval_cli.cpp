@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/checkpoint_model.h"
 #include "data/data_test_util.h"
 #include "data/tokenizer.h"
+#include "train/checkpoint_model.h"
 
 using namespace sg::test;
 
@@ -24,18 +24,31 @@ void train_tiny(const TempDir& dir) {
               &out) == 0);
   const std::string data = dir.file("data");
   const nlohmann::json cfg = {
-      {"name", "tiny"}, {"seed", 5},
-      {"model", {{"vocab_size", 320}, {"d_model", 32}, {"d_heads", 16}, {"n_layers", 2},
-                 {"ffw", {{"type", "sgatlin"}, {"d_ffw", 64}, {"n_channels", 2}, {"knn", 4},
-                          {"d_key", 16}}}}},
-      {"data", {{"train", data + "/train.bin"}, {"valid", data + "/valid.bin"},
-                {"tokenizer", data + "/tokenizer.model"}, {"batch_size", 3}, {"seq_len", 32}}},
+      {"name", "tiny"},
+      {"seed", 5},
+      {"model",
+       {{"vocab_size", 320},
+        {"d_model", 32},
+        {"d_heads", 16},
+        {"n_layers", 2},
+        {"ffw",
+         {{"type", "sgatlin"}, {"d_ffw", 64}, {"n_channels", 2}, {"knn", 4}, {"d_key", 16}}}}},
+      {"data",
+       {{"train", data + "/train.bin"},
+        {"valid", data + "/valid.bin"},
+        {"tokenizer", data + "/tokenizer.model"},
+        {"batch_size", 3},
+        {"seq_len", 32}}},
       {"optimizer", {{"learning_rate", 3e-3}, {"warmup_steps", 2}}},
-      {"max_steps", 6}, {"log_every", 3}, {"eval_every", 6}, {"checkpoint_every", 6},
+      {"max_steps", 6},
+      {"log_every", 3},
+      {"eval_every", 6},
+      {"checkpoint_every", 6},
       {"eval_batches", 2}};
   const std::string path = dir.write("tiny.json", cfg.dump(2));
   INFO(out);
-  REQUIRE(run(kBin + " train --threads 2 --config " + path + " --workdir " + dir.file("run"), &out) == 0);
+  REQUIRE(run(kBin + " train --threads 2 --config " + path + " --workdir " + dir.file("run"),
+              &out) == 0);
 }
 
 // A minimal .npy v1.0 reader, independent of the writer: header fields by string search.
@@ -49,7 +62,8 @@ Npy read_npy(const std::string& path) {
   const std::string bytes = sg::read_file(path);
   REQUIRE(bytes.size() >= 10);
   REQUIRE(bytes.compare(0, 8, std::string("\x93NUMPY\x01\x00", 8)) == 0);
-  const size_t len = static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8;
+  const size_t len = static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9])
+                                                                << 8;
   CHECK((10 + len) % 64 == 0);  // numpy aligns the data to 64 bytes
   const std::string header = bytes.substr(10, len);
   CHECK(header.back() == '\n');
@@ -87,12 +101,14 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
 
   // The trainer validates with batches of min(batch_size, windows) = 3 sequences.
   std::string out;
-  REQUIRE(run(kBin + " eval --json --threads 2 --batches 2 --batch-size 3 --checkpoint " + run_dir, &out) == 0);
+  REQUIRE(run(kBin + " eval --json --threads 2 --batches 2 --batch-size 3 --checkpoint " + run_dir,
+              &out) == 0);
   const auto ev = nlohmann::json::parse(out);
   // Same batches, same code path and thread count: the same doubles.
   CHECK(ev["loss"].get<double>() == val["val_loss"].get<double>());
   CHECK(ev["acc"].get<double>() == val["val_acc"].get<double>());
-  CHECK(ev["perplexity_last_token"].get<double>() == val["val_perplexity_last_token"].get<double>());
+  CHECK(ev["perplexity_last_token"].get<double>() ==
+        val["val_perplexity_last_token"].get<double>());
   CHECK(ev["usage"] == val["val_usage"]);
   CHECK(ev["tokens"].get<int64_t>() == 2 * 3 * 32);
   CHECK(ev["sequences"].get<int64_t>() == 6);
@@ -112,7 +128,8 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
       R"({"clean": "the cat sat on the", "counterfactual": "the cat sat on the", "answers_clean": ["mat"], "answers_cf": ["tree"]})"
       "\n");
   REQUIRE(run(kBin + " intervene --json --threads 2 --position 1 --checkpoint " + run_dir +
-                  " --pairs " + pairs, &out) == 0);
+                  " --pairs " + pairs,
+              &out) == 0);
   const auto iv = nlohmann::json::parse(out);
   const auto& p = iv["pairs"][0];
   CHECK(p["d_clean"].get<double>() == p["d_patched"].get<double>());
@@ -122,7 +139,8 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
 
   // scope: files round-trip, and hold what the model routes for those tokens.
   REQUIRE(run(kBin + " scope --threads 2 --sequences 3 --checkpoint " + run_dir + " --out " +
-                  dir.file("scope"), &out) == 0);
+                  dir.file("scope"),
+              &out) == 0);
   const auto index = nlohmann::json::parse(sg::read_file(dir.file("scope/index.json")));
   CHECK(index["format"] == "sgatlin-scope-1");
   CHECK(index["sequences"] == 3);
@@ -142,9 +160,9 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
   REQUIRE(index["layers"].size() == 2);
   for (int s = 0; s < 3; ++s) {
     sg::Tape tape;
-    cm.model->forward(tape, sg::IntTensor::from(
-                                {1, 32}, std::vector<int32_t>(tok_ids.begin() + s * 32,
-                                                              tok_ids.begin() + (s + 1) * 32)));
+    cm.model->forward(
+        tape, sg::IntTensor::from({1, 32}, std::vector<int32_t>(tok_ids.begin() + s * 32,
+                                                                tok_ids.begin() + (s + 1) * 32)));
     for (int l = 0; l < 2; ++l) {
       const auto& entry = index["layers"][l];
       CHECK(entry["layer"] == l);
@@ -163,11 +181,13 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
 
   REQUIRE(run(kBin + " report --scope " + dir.file("scope") + " --top 2 --samples 3", &out) == 0);
   CHECK(sg::read_file(dir.file("scope/report.txt")).find("layer 1 channel 1") != std::string::npos);
-  CHECK(sg::read_file(dir.file("scope/report.html")).find("Content-Security-Policy") != std::string::npos);
+  CHECK(sg::read_file(dir.file("scope/report.html")).find("Content-Security-Policy") !=
+        std::string::npos);
 
   // Bad input: a layer that was not recorded, records from another checkpoint (their
   // fingerprint no longer matches): clear errors, and no file of the report is written.
-  CHECK(run(kBin + " report --scope " + dir.file("scope") + " --layers 5 --out " + dir.file("r5"), &out) == 1);
+  CHECK(run(kBin + " report --scope " + dir.file("scope") + " --layers 5 --out " + dir.file("r5"),
+            &out) == 1);
   CHECK(out.find("layer 5 was not recorded (recorded layers: 0, 1)") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.file("r5/report.html")));
   nlohmann::json other = nlohmann::json::parse(sg::read_file(dir.file("scope/index.json")));
@@ -184,6 +204,7 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
       "bad.jsonl",
       R"({"clean": "the cat", "counterfactual": "the cat sat on a warm mat", "answers_clean": ["sat"], "answers_cf": ["and"]})"
       "\n");
-  CHECK(run(kBin + " intervene --position 0 --checkpoint " + run_dir + " --pairs " + bad, &out) == 1);
+  CHECK(run(kBin + " intervene --position 0 --checkpoint " + run_dir + " --pairs " + bad, &out) ==
+        1);
   CHECK(out.find("equal token lengths") != std::string::npos);
 }

@@ -23,8 +23,8 @@ ScopeData records() {
   d.tokens_SxT = {1, 5, 6, 1, 5, 5};
   d.pieces_SxT = {"</s>", "a", "b", "</s>", "a", "a"};
   d.layers.push_back({1,
-                      {0, 1, 2, 3,  1, 0, 2, 1,  3, 2, 0, 1,  //
-                       0, 1, 3, 2,  1, 2, 2, 3,  1, 0, 1, 2},
+                      {0, 1, 2, 3, 1, 0, 2, 1, 3, 2, 0, 1,  //
+                       0, 1, 3, 2, 1, 2, 2, 3, 1, 0, 1, 2},
                       std::vector<float>(24, 0.5f)});
   for (int i = 0; i < 24; ++i) d.layers[0].scores_SxTxCxK[i] = 0.1f * i;
   return d;
@@ -74,7 +74,8 @@ TEST_CASE("report data: usage, token index, co-activation and lens agree with th
   for (const auto& [tok, list] : j["token_neurons"].items())
     for (const auto& e : list) {
       CHECK(e[0] == 1);
-      CHECK(e[3].get<int64_t>() == fired.at({std::stoi(tok), {e[1].get<int64_t>(), e[2].get<int64_t>()}}));
+      CHECK(e[3].get<int64_t>() ==
+            fired.at({std::stoi(tok), {e[1].get<int64_t>(), e[2].get<int64_t>()}}));
     }
   // Token 5 (positions 1, 4, 5): channel 0 picks {1,0}, {1,2}, {1,0} -> neuron 1 three times;
   // channel 1's neuron 2 too ({2,1}, {2,3}, {1,2}): the tie goes to the lower channel.
@@ -85,9 +86,9 @@ TEST_CASE("report data: usage, token index, co-activation and lens agree with th
   CHECK(co0["pairs"][0] == nlohmann::json({0, 1, 4}));
   // Lens ids in the data are the lens op's, table by table.
   for (int64_t p = 0; p < 2; ++p) {
-    const NeuronLens want = neuron_lens(m.layers.at(1).w_in_PxMxD.data() + p * 4 * 6,
-                                        m.layers.at(1).w_out_PxMxD.data() + p * 4 * 6, 4, m.E_VxD.data(), 8, 6,
-                                        m.final_scale_D.data(), m.layers.at(1).ffn_scale_D.data(), 3);
+    const NeuronLens want = neuron_lens(
+        m.layers.at(1).w_in_PxMxD.data() + p * 4 * 6, m.layers.at(1).w_out_PxMxD.data() + p * 4 * 6,
+        4, m.E_VxD.data(), 8, 6, m.final_scale_D.data(), m.layers.at(1).ffn_scale_D.data(), 3);
     for (int64_t i = 0; i < 12; ++i) {
       CHECK(l["lens"]["out_top"][p * 12 + i] == want.out_top.ids_NxK[i]);
       CHECK(l["lens"]["in_top"][p * 12 + i] == want.in_top.ids_NxK[i]);
@@ -98,7 +99,8 @@ TEST_CASE("report data: usage, token index, co-activation and lens agree with th
   CHECK(l["knn"]["ids"].size() == 6 * 2);
 }
 
-TEST_CASE("report data: records from another checkpoint, unrecorded layers, other shapes are refused") {
+TEST_CASE(
+    "report data: records from another checkpoint, unrecorded layers, other shapes are refused") {
   ScopeData d = records();
   ReportModel m = weights(8, 6);
   CHECK_NOTHROW(check_scope_matches(d, m, {}));
@@ -108,7 +110,8 @@ TEST_CASE("report data: records from another checkpoint, unrecorded layers, othe
   CHECK_THROWS_WITH_AS(check_scope_matches(d, m, {}), doctest::Contains("00000000000000aa"), Error);
   m = weights(8, 6);
   m.layers[1].M = 5;
-  CHECK_THROWS_WITH_AS(check_scope_matches(d, m, {}), doctest::Contains("2 tables of 5 neurons"), Error);
+  CHECK_THROWS_WITH_AS(check_scope_matches(d, m, {}), doctest::Contains("2 tables of 5 neurons"),
+                       Error);
   m = weights(6, 6);  // token 6 is outside a vocab of 6
   CHECK_THROWS_WITH_AS(check_scope_matches(d, m, {}), doctest::Contains("token 6"), Error);
 }

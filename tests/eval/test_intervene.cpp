@@ -58,7 +58,8 @@ TEST_CASE("routing hook: an override of chosen rows is what the sgatlin layer co
         const int64_t i = idx[(r * C + c) * K + k];
         double dot = 0;
         for (int64_t d = 0; d < D; ++d) dot += x[rows[r] * D + d] * w_in[(c * E + i) * D + d];
-        for (int64_t d = 0; d < D; ++d) want[d] += s[(r * C + c) * K + k] * dot * w_out[(c * E + i) * D + d];
+        for (int64_t d = 0; d < D; ++d)
+          want[d] += s[(r * C + c) * K + k] * dot * w_out[(c * E + i) * D + d];
       }
     // fp32 sums of 2*2 products of ~O(1) terms against a double reference.
     check_close(y.data() + rows[r] * D, want, 1e-5, 1e-6, "patched row");
@@ -93,7 +94,8 @@ TEST_CASE("routing hook: recording leaves the loss and every gradient bit-identi
   }
 }
 
-TEST_CASE("routing hook: patching every row with its own record keeps the output, cuts router grads") {
+TEST_CASE(
+    "routing hook: patching every row with its own record keeps the output, cuts router grads") {
   Transformer model(tiny_model("sgatlin"), 4);
   const IntTensor tok = IntTensor::from({1, 9}, random_tokens(9, 37, 7));
   const IntTensor tgt = IntTensor::from({1, 9}, random_tokens(9, 37, 8));
@@ -114,7 +116,8 @@ TEST_CASE("routing hook: patching every row with its own record keeps the output
   CHECK(patched == plain);
   CHECK(same(model.params().get("layers.1.ffn.experts.w_out")->grad, w_out_grad));
   // Replaced scores are constants: nothing reaches layer 1's router.
-  for (const char* name : {"layers.1.ffn.router.w_key.weight", "layers.1.ffn.router.w_sub.weight"}) {
+  for (const char* name :
+       {"layers.1.ffn.router.w_key.weight", "layers.1.ffn.router.w_sub.weight"}) {
     const VarP p = model.params().get(name);
     INFO(name);
     if (p->has_grad())
@@ -137,7 +140,9 @@ TEST_CASE("intervene: counterfactual = clean changes nothing") {
   }
 }
 
-TEST_CASE("intervene: patching all layers at every position routes the clean run like the counterfactual") {
+TEST_CASE(
+    "intervene: patching all layers at every position routes the clean run like the "
+    "counterfactual") {
   Transformer model(tiny_model("sgatlin"), 9);
   const int64_t T = 11, V = 37;
   const auto clean = random_tokens(T, V, 1);
@@ -171,14 +176,16 @@ TEST_CASE("intervene: patching all layers at every position routes the clean run
   CHECK_FALSE(same(one.logits_patched_TxV.rows(7, 8), one.logits_clean_TxV.rows(7, 8)));
   CHECK_THROWS_WITH_AS(patch_routing(model, clean, random_tokens(T - 1, V, 2), {0}, {0}),
                        doctest::Contains("must be equal"), Error);
-  CHECK_THROWS_WITH_AS(patch_routing(model, clean, cf, {2}, {0}), doctest::Contains("layer 2"), Error);
+  CHECK_THROWS_WITH_AS(patch_routing(model, clean, cf, {2}, {0}), doctest::Contains("layer 2"),
+                       Error);
 }
 
 TEST_CASE("intervene: answer margin and pair outcome by hand") {
   // logits over V = 4: logsumexp(1, 2) - logsumexp(0) = log(e + e^2).
   const float logits[] = {1.0f, 2.0f, 0.0f, -3.0f};
   // One fp32 rounding of the logits involved; computed in double from there.
-  CHECK(answer_margin(logits, 4, {0, 1}, {2}) == doctest::Approx(std::log(std::exp(1.0) + std::exp(2.0))));
+  CHECK(answer_margin(logits, 4, {0, 1}, {2}) ==
+        doctest::Approx(std::log(std::exp(1.0) + std::exp(2.0))));
   CHECK(answer_margin(logits, 4, {3}, {2}) == doctest::Approx(-3.0));
   CHECK_THROWS_AS(answer_margin(logits, 4, {4}, {2}), Error);
   const PairOutcome o = pair_outcome(2.0, -1.0, 0.5);

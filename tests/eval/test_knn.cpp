@@ -53,7 +53,8 @@ TEST_CASE("knn: cosine neighbours of embedding rows") {
       if (j == i) continue;
       double dot = 0, a = 0, b = 0;
       for (int64_t d = 0; d < D; ++d)
-        dot += X[i * D + d] * X[j * D + d], a += X[i * D + d] * X[i * D + d], b += X[j * D + d] * X[j * D + d];
+        dot += X[i * D + d] * X[j * D + d], a += X[i * D + d] * X[i * D + d],
+            b += X[j * D + d] * X[j * D + d];
       ref.push_back({1 - dot / std::sqrt(a * b), j});
     }
     std::sort(ref.begin(), ref.end());

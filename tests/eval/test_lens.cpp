@@ -37,7 +37,8 @@ TEST_CASE("lens: top/bottom output tokens and top input tokens match double loop
              f = test::random_vec(D, 5, 0.5, 1.5);
   const auto wi = as_float(w_in), wo = as_float(w_out), e = as_float(E), gf = as_float(g),
              ff = as_float(f);
-  const NeuronLens lens = neuron_lens(wi.data(), wo.data(), N, e.data(), V, D, gf.data(), ff.data(), k);
+  const NeuronLens lens =
+      neuron_lens(wi.data(), wo.data(), N, e.data(), V, D, gf.data(), ff.data(), k);
   for (int64_t n = 0; n < N; ++n) {
     std::vector<double> out(V), in(V);
     for (int64_t v = 0; v < V; ++v) {
@@ -49,7 +50,8 @@ TEST_CASE("lens: top/bottom output tokens and top input tokens match double loop
         in[v] += double(wi[n * D + d]) * e[v * D + d] * rstd * ff[d];
       }
     }
-    const auto top = ref_topk(out, k, true), bottom = ref_topk(out, k, false), itop = ref_topk(in, k, true);
+    const auto top = ref_topk(out, k, true), bottom = ref_topk(out, k, false),
+               itop = ref_topk(in, k, true);
     for (int64_t j = 0; j < k; ++j) {
       CHECK(lens.out_top.ids_NxK[n * k + j] == top[j]);
       CHECK(lens.out_top.values_NxK[n * k + j] == doctest::Approx(out[top[j]]).epsilon(1e-4));

@@ -19,7 +19,12 @@ ScopeData tiny() {
   ScopeData d;
   d.S = 1, d.T = 4, d.C = 2, d.K = 2, d.M = 3;
   d.tokens_SxT = {1, 5, 6, 7};
-  d.pieces_SxT = {"</s>", "\xe2\x96\x81" "the", "\xe2\x96\x81" "cat", "<b>"};
+  d.pieces_SxT = {"</s>",
+                  "\xe2\x96\x81"
+                  "the",
+                  "\xe2\x96\x81"
+                  "cat",
+                  "<b>"};
   // Per token: channel 0 picks, channel 1 picks.
   d.layers.push_back({0,
                       {0, 1, 2, 0,  //
@@ -77,8 +82,13 @@ TEST_CASE("neuron report: files load back and the text report lists neurons and 
   write_npy(dir.file("i.npy"), d.layers[0].idx_SxTxCxK.data(), {1, 4, 2, 2});
   write_npy(dir.file("s.npy"), d.layers[0].scores_SxTxCxK.data(), {1, 4, 2, 2});
   const nlohmann::json index = {
-      {"format", "sgatlin-scope-1"}, {"sequences", 1}, {"seq_len", 4}, {"n_channels", 2},
-      {"knn", 2}, {"n_neurons", 3}, {"tokens", "tokens.npy"},
+      {"format", "sgatlin-scope-1"},
+      {"sequences", 1},
+      {"seq_len", 4},
+      {"n_channels", 2},
+      {"knn", 2},
+      {"n_neurons", 3},
+      {"tokens", "tokens.npy"},
       {"layers", {{{"layer", 0}, {"indices", "i.npy"}, {"scores", "s.npy"}}}},
       {"pieces", {d.pieces_SxT}}};
   dir.write("index.json", index.dump());

@@ -119,9 +119,14 @@ TEST_CASE("usage: recorded picks of sgatlin, peer and moe layers add up to their
     m.d_model = 32;
     m.d_heads = 16;
     m.n_layers = 2;
-    m.ffw = std::string(type) == "moe"
-                ? FfwConfig{"moe", 8, 5, 2, 8, "product_dense", "identity"}
-                : FfwConfig{type, 16, 3, 2, 8, type == std::string("peer") ? "product_key_value" : "product_dense", "identity"};
+    m.ffw =
+        std::string(type) == "moe"
+            ? FfwConfig{"moe", 8, 5, 2, 8, "product_dense", "identity"}
+            : FfwConfig{
+                  type,      16,
+                  3,         2,
+                  8,         type == std::string("peer") ? "product_key_value" : "product_dense",
+                  "identity"};
     Transformer model(m, 2);
     RecordRouting record(model);
     IntTensor tok = IntTensor::empty({2, 7});

@@ -1,5 +1,6 @@
 // Routers (spec §2.2): scores and indices against brute force in double, gradients into
-// the router parameters, validation errors. The top-K ops themselves: tests/ops/test_route_topk.cpp.
+// the router parameters, validation errors. The top-K ops themselves:
+// tests/ops/test_route_topk.cpp.
 #include "ffw_ref.h"
 #include "nn/routers/router.h"
 

@@ -106,28 +106,28 @@ TEST_CASE("peer: pick counts fold the heads onto the shared table") {
 TEST_CASE("sgatlin, peer, moe: backward is bit-identical run to run, fp32 and bf16") {
   const int64_t N = 257, D = 32;
   for (MatmulPrecision prec : {MatmulPrecision::fp32, MatmulPrecision::bf16})
-  for (const char* type : {"sgatlin", "peer", "moe"}) {
-    CAPTURE(type);
-    CAPTURE(prec == MatmulPrecision::bf16);
-    const MatmulPrecisionScope scope(prec);
-    FfwConfig cfg = sparse_cfg(type, "product_dense", "gelu");
-    cfg.d_ffw = std::string(type) == "moe" ? 16 : 64;
-    cfg.n_channels = 4;
-    cfg.knn = 2;
-    cfg.d_key = 16;
-    auto grads = [&] {
-      ParamStore ps;
-      auto layer = make_feedforward(cfg, D, "ffn", ps, 5);
-      Tape tape;
-      VarP x = make_var(to_tensor({N, D}, random_vec(N * D, 11)), true);
-      VarP y = layer->forward(tape, x);
-      y->grad_or_zeros().fill(0.5f);
-      tape.replay();
-      std::vector<float> all(x->grad.data(), x->grad.data() + x->grad.numel());
-      for (const auto& p : ps.all())
-        all.insert(all.end(), p.var->grad.data(), p.var->grad.data() + p.var->grad.numel());
-      return all;
-    };
-    CHECK(grads() == grads());
-  }
+    for (const char* type : {"sgatlin", "peer", "moe"}) {
+      CAPTURE(type);
+      CAPTURE(prec == MatmulPrecision::bf16);
+      const MatmulPrecisionScope scope(prec);
+      FfwConfig cfg = sparse_cfg(type, "product_dense", "gelu");
+      cfg.d_ffw = std::string(type) == "moe" ? 16 : 64;
+      cfg.n_channels = 4;
+      cfg.knn = 2;
+      cfg.d_key = 16;
+      auto grads = [&] {
+        ParamStore ps;
+        auto layer = make_feedforward(cfg, D, "ffn", ps, 5);
+        Tape tape;
+        VarP x = make_var(to_tensor({N, D}, random_vec(N * D, 11)), true);
+        VarP y = layer->forward(tape, x);
+        y->grad_or_zeros().fill(0.5f);
+        tape.replay();
+        std::vector<float> all(x->grad.data(), x->grad.data() + x->grad.numel());
+        for (const auto& p : ps.all())
+          all.insert(all.end(), p.var->grad.data(), p.var->grad.data() + p.var->grad.numel());
+        return all;
+      };
+      CHECK(grads() == grads());
+    }
 }

@@ -63,7 +63,8 @@ TEST_CASE("transformer: parameters carry the spec §7 names and shapes") {
 }
 
 TEST_CASE("transformer: same seed, same weights; other seed, other weights") {
-  Transformer a(tiny_config("sgatlin"), 3), b(tiny_config("sgatlin"), 3), c(tiny_config("sgatlin"), 4);
+  Transformer a(tiny_config("sgatlin"), 3), b(tiny_config("sgatlin"), 3),
+      c(tiny_config("sgatlin"), 4);
   const Tensor& wa = a.params().get("layers.0.attention.wq.weight")->value;
   const Tensor& wb = b.params().get("layers.0.attention.wq.weight")->value;
   const Tensor& wc = c.params().get("layers.0.attention.wq.weight")->value;
@@ -82,7 +83,8 @@ TEST_CASE("transformer: incremental decoding with a KV cache equals full recompu
     KVCache cache;
     std::vector<double> want(full_TxV.data(), full_TxV.data() + full_TxV.numel());
     std::vector<float> got;
-    const Tensor first = model.forward_cached(IntTensor::from({1, 5}, {seq[0], seq[1], seq[2], seq[3], seq[4]}), cache);
+    const Tensor first = model.forward_cached(
+        IntTensor::from({1, 5}, {seq[0], seq[1], seq[2], seq[3], seq[4]}), cache);
     got.insert(got.end(), first.data(), first.data() + first.numel());
     for (int64_t t = 5; t < 9; ++t) {
       const Tensor next = model.forward_cached(IntTensor::from({1, 1}, {seq[t]}), cache);

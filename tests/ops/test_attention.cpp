@@ -205,7 +205,9 @@ AttnRef attention_ref_grads(const std::vector<double>& q, const std::vector<doub
             std::vector<double>(d.nk()), std::vector<double>(d.nq()), std::vector<double>(d.nq()),
             std::vector<double>(d.nk()), std::vector<double>(d.nk())};
   const double scale = 1.0 / std::sqrt(static_cast<double>(d.Dh));
-  auto at = [&](int64_t b, int64_t t, int64_t h, int64_t R) { return ((b * R + t) * d.H + h) * d.Dh; };
+  auto at = [&](int64_t b, int64_t t, int64_t h, int64_t R) {
+    return ((b * R + t) * d.H + h) * d.Dh;
+  };
   for (int64_t b = 0; b < d.B; ++b)
     for (int64_t h = 0; h < d.H; ++h)
       for (int64_t t = 0; t < d.T; ++t) {
@@ -269,7 +271,8 @@ TEST_CASE("attention bf16: forward and gradients within the bf16 bound of the ex
   const double u = std::ldexp(1.0, -9);
   const auto q = random_vec(d.nq(), 50), k = random_vec(d.nk(), 51), v = random_vec(d.nk(), 52),
              dout = random_vec(d.nq(), 53);
-  const AttnRef r = attention_ref_grads(q, k, v, dout, d, (1 + u) * (1 + u) - 1 + d.Dh * std::ldexp(1.0, -24));
+  const AttnRef r =
+      attention_ref_grads(q, k, v, dout, d, (1 + u) * (1 + u) - 1 + d.Dh * std::ldexp(1.0, -24));
   const double fp32 = (d.S + d.Dh + 2) * std::ldexp(1.0, -24);
   const double rel_out = std::exp(2 * r.delta) * std::pow(1 + u, 2) - 1 + fp32;
   const double rel_grad = std::exp(4 * r.delta) * std::pow(1 + u, 6) - 1 + fp32;
@@ -287,7 +290,7 @@ TEST_CASE("attention bf16: forward and gradients within the bf16 bound of the ex
   };
   const auto got = run_attention(MatmulPrecision::bf16);
   const std::vector<const std::vector<double>*> want = {&r.out, &r.dq, &r.dk, &r.dv},
-                                                 abs = {&r.out_abs, &r.dq_abs, &r.dk_abs, &r.dv_abs};
+                                                abs = {&r.out_abs, &r.dq_abs, &r.dk_abs, &r.dv_abs};
   const char* names[] = {"out", "dq", "dk", "dv"};
   for (int i = 0; i < 4; ++i) {
     CAPTURE(names[i]);

@@ -39,6 +39,7 @@ TEST_CASE("bias_add: forward exact; dx and db against a double loop, accumulatin
 
 TEST_CASE("bias_add: mismatched bias is named") {
   Tape tape;
-  CHECK_THROWS_WITH_AS(bias_add(tape, make_var(Tensor::zeros({2, 3})), make_var(Tensor::zeros({4}))),
-                       "bias_add: x has shape [2, 3], bias [4], expected [..., F] and [F]", Error);
+  CHECK_THROWS_WITH_AS(
+      bias_add(tape, make_var(Tensor::zeros({2, 3})), make_var(Tensor::zeros({4}))),
+      "bias_add: x has shape [2, 3], bias [4], expected [..., F] and [F]", Error);
 }

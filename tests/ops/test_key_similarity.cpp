@@ -19,7 +19,8 @@ TEST_CASE("key_similarity: forward matches a double loop; dq and dkeys by differ
       for (int64_t g = 0; g < G; ++g)
         for (int64_t m = 0; m < M; ++m) {
           double acc = 0;
-          for (int64_t d = 0; d < Kd; ++d) acc += q[n * G * Kd + g * Kd + d] * keys[(g * M + m) * Kd + d];
+          for (int64_t d = 0; d < Kd; ++d)
+            acc += q[n * G * Kd + g * Kd + d] * keys[(g * M + m) * Kd + d];
           sim[n * G * M + g * M + m] = scale * acc;
         }
     return sim;
@@ -53,14 +54,16 @@ TEST_CASE("key_similarity: leading key dims flatten into groups; shapes are name
   const Vec q0 = random_vec(N * 4 * Kd, 54), k0 = random_vec(4 * M * Kd, 55);
   Tape tape;
   const Tensor a = key_similarity(tape, make_var(to_tensor({N, 4 * Kd}, q0)),
-                                  make_var(to_tensor({2, 2, M, Kd}, k0)), 1.0f)->value;
+                                  make_var(to_tensor({2, 2, M, Kd}, k0)), 1.0f)
+                       ->value;
   const Tensor b = key_similarity(tape, make_var(to_tensor({N, 4 * Kd}, q0)),
-                                  make_var(to_tensor({4, M, Kd}, k0)), 1.0f)->value;
+                                  make_var(to_tensor({4, M, Kd}, k0)), 1.0f)
+                       ->value;
   check_close(a, to_double(b), 0, 0, "sim");
   CHECK_THROWS_AS(key_similarity(tape, make_var(Tensor::zeros({N, 3})),
                                  make_var(Tensor::zeros({4, M, Kd})), 1.0f),
                   Error);
-  CHECK_THROWS_WITH_AS(key_similarity(tape, make_var(Tensor::zeros({N, 2})),
-                                      make_var(Tensor::zeros({M, Kd})), 1.0f),
-                       "key_similarity: keys have shape [5, 2], expected [..., M, Kd]", Error);
+  CHECK_THROWS_WITH_AS(
+      key_similarity(tape, make_var(Tensor::zeros({N, 2})), make_var(Tensor::zeros({M, Kd})), 1.0f),
+      "key_similarity: keys have shape [5, 2], expected [..., M, Kd]", Error);
 }

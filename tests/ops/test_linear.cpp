@@ -102,7 +102,9 @@ void check_bound(const Tensor& got, const std::vector<double>& base, const Ref& 
     worst = std::max(worst, err / tol);
     bad += !(err <= tol);
   }
-  CHECK_MESSAGE(bad == 0, std::string(what) << ": " << bad << " elements outside the bound, worst err/tol " << worst);
+  CHECK_MESSAGE(bad == 0, std::string(what)
+                              << ": " << bad << " elements outside the bound, worst err/tol "
+                              << worst);
 }
 
 struct LinearRun {
@@ -127,21 +129,29 @@ struct Problem {
   int64_t N, I, O;
   std::vector<double> x, w, dy, dx0, dw0;
   Problem(int64_t N_, int64_t I_, int64_t O_, uint32_t seed)
-      : N(N_), I(I_), O(O_), x(random_vec(N * I, seed)), w(random_vec(O * I, seed + 1)),
-        dy(random_vec(N * O, seed + 2)), dx0(random_vec(N * I, seed + 3)),
+      : N(N_),
+        I(I_),
+        O(O_),
+        x(random_vec(N * I, seed)),
+        w(random_vec(O * I, seed + 1)),
+        dy(random_vec(N * O, seed + 2)),
+        dx0(random_vec(N * I, seed + 3)),
         dw0(random_vec(O * I, seed + 4)) {}
   // y = x w^T, dx = dy w, dw = dy^T x on the given operands.
   Ref y_ref(const std::vector<double>& xs, const std::vector<double>& ws) const {
-    return ref_matmul(N, I, O, [&](auto n, auto i) { return xs[n * I + i]; },
-                      [&](auto i, auto o) { return ws[o * I + i]; });
+    return ref_matmul(
+        N, I, O, [&](auto n, auto i) { return xs[n * I + i]; },
+        [&](auto i, auto o) { return ws[o * I + i]; });
   }
   Ref dx_ref(const std::vector<double>& dys, const std::vector<double>& ws) const {
-    return ref_matmul(N, O, I, [&](auto n, auto o) { return dys[n * O + o]; },
-                      [&](auto o, auto i) { return ws[o * I + i]; });
+    return ref_matmul(
+        N, O, I, [&](auto n, auto o) { return dys[n * O + o]; },
+        [&](auto o, auto i) { return ws[o * I + i]; });
   }
   Ref dw_ref(const std::vector<double>& dys, const std::vector<double>& xs) const {
-    return ref_matmul(O, N, I, [&](auto o, auto n) { return dys[n * O + o]; },
-                      [&](auto n, auto i) { return xs[n * I + i]; });
+    return ref_matmul(
+        O, N, I, [&](auto o, auto n) { return dys[n * O + o]; },
+        [&](auto n, auto i) { return xs[n * I + i]; });
   }
 };
 
@@ -156,7 +166,8 @@ TEST_CASE("linear: fp32 oneDNN paths on odd sizes accumulate into existing grads
   // Both thread counts: primitives are cached per thread count and partition differently.
   const int saved = omp_get_max_threads();
   for (int threads : {1, 2})
-    for (auto [N, I, O] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {37, 65, 19}, {130, 257, 67}}) {
+    for (auto [N, I, O] :
+         {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {37, 65, 19}, {130, 257, 67}}) {
       CAPTURE(threads);
       CAPTURE(N);
       CAPTURE(I);
@@ -224,7 +235,8 @@ TEST_CASE("linear: grads only for inputs that require them; empty inner dim give
 TEST_CASE("linear: backward runs in the precision of its forward") {
   const Problem p(37, 65, 19, 50);
   Tape tape;
-  VarP x = make_var(to_tensor({p.N, p.I}, p.x), true), w = make_var(to_tensor({p.O, p.I}, p.w), true);
+  VarP x = make_var(to_tensor({p.N, p.I}, p.x), true),
+       w = make_var(to_tensor({p.O, p.I}, p.w), true);
   VarP y;
   {
     const MatmulPrecisionScope fp32(MatmulPrecision::fp32);  // e.g. the logits of a bf16 model

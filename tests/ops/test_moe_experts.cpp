@@ -57,14 +57,16 @@ Vec moe_ref(const MoeIn& in) {
 }  // namespace
 
 TEST_CASE("moe_experts: forward and every gradient against a double reference") {
-  MoeIn in{random_vec(N * D, 91), random_vec(N * E, 92), random_vec(E * 2 * F * D, 93),
+  MoeIn in{random_vec(N * D, 91),     random_vec(N * E, 92),     random_vec(E * 2 * F * D, 93),
            random_vec(E * 2 * F, 94), random_vec(E * D * F, 95), random_vec(E * D, 96)};
   const Vec dy = random_vec(N * D, 97);
   Tape tape;
-  VarP x = make_var(to_tensor({N, D}, in.x), true), l = make_var(to_tensor({N, E}, in.logits), true),
+  VarP x = make_var(to_tensor({N, D}, in.x), true),
+       l = make_var(to_tensor({N, E}, in.logits), true),
        w1 = make_var(to_tensor({E, 2 * F, D}, in.w1), true),
        b1 = make_var(to_tensor({E, 2 * F}, in.b1), true),
-       w2 = make_var(to_tensor({E, D, F}, in.w2), true), b2 = make_var(to_tensor({E, D}, in.b2), true);
+       w2 = make_var(to_tensor({E, D, F}, in.w2), true),
+       b2 = make_var(to_tensor({E, D}, in.b2), true);
   std::vector<int64_t> counts;
   VarP y = moe_experts(tape, x, l, w1, b1, w2, b2, K, counts);
   // Chains of two fp32 matmuls of length <= 6, a softmax and a GLU, all O(1): ~1e-6.

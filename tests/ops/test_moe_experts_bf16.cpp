@@ -14,8 +14,9 @@ TEST_CASE("moe_experts bf16: forward within the bf16 bound of the exact values")
   // glu(g, l) = g sigmoid(1.702 g) (l + 1) is smooth.
   const int64_t N = 9, D = 24, F = 10, E = 4, K = 2;
   const auto x = random_vec(N * D, 70), logits = random_vec(N * E, 71),
-             w1 = random_vec(E * 2 * F * D, 72, -0.2, 0.2), b1 = random_vec(E * 2 * F, 73, -0.1, 0.1),
-             w2 = random_vec(E * D * F, 74, -0.3, 0.3), b2 = random_vec(E * D, 75, -0.1, 0.1);
+             w1 = random_vec(E * 2 * F * D, 72, -0.2, 0.2),
+             b1 = random_vec(E * 2 * F, 73, -0.1, 0.1), w2 = random_vec(E * D * F, 74, -0.3, 0.3),
+             b2 = random_vec(E * D, 75, -0.1, 0.1);
   std::vector<int64_t> counts;
   Tensor y;
   {
@@ -60,7 +61,8 @@ TEST_CASE("moe_experts bf16: forward within the bf16 bound of the exact values")
         }
         REQUIRE(std::fabs(g) < 7);
         REQUIRE(std::fabs(l) < 7);
-        const double dg = (r2 + f32) * ga + f32 * std::fabs(g), dl = (r2 + f32) * la + f32 * std::fabs(l);
+        const double dg = (r2 + f32) * ga + f32 * std::fabs(g),
+                     dl = (r2 + f32) * la + f32 * std::fabs(l);
         const double gs = g * sig(1.702 * g);
         h[f] = gs * (l + 1);
         dh[f] = 1.1 * dg * (std::fabs(l) + 1 + dl) + (std::fabs(gs) + 1.1 * dg) * dl;

@@ -81,8 +81,7 @@ TEST_CASE("topk_route: picks match brute force; d logits matches central differe
   Routing r = topk_route(tape, logits, C, K);
   const RefPicks want = ref_picks(N * C, K, cand(l0));
   REQUIRE(r.idx_NxCxK.shape() == Shape{N, C, K});
-  CHECK(std::vector<int>(r.idx_NxCxK.data(), r.idx_NxCxK.data() + r.idx_NxCxK.numel()) ==
-        want.idx);
+  CHECK(std::vector<int>(r.idx_NxCxK.data(), r.idx_NxCxK.data() + r.idx_NxCxK.numel()) == want.idx);
   check_close(r.scores_NxCxK->value, want.scores, 0, 0, "scores");  // copies of the logits
 
   const Vec w = random_vec(N * C * K, 32);
@@ -118,8 +117,7 @@ TEST_CASE("product_topk_route: picks match brute force over all pairs; d sub by 
   Routing r = product_topk_route(tape, sub, C, K);
   const RefPicks want = ref_picks(N * C, K, cand(s0));
   REQUIRE(r.idx_NxCxK.shape() == Shape{N, C, K});
-  CHECK(std::vector<int>(r.idx_NxCxK.data(), r.idx_NxCxK.data() + r.idx_NxCxK.numel()) ==
-        want.idx);
+  CHECK(std::vector<int>(r.idx_NxCxK.data(), r.idx_NxCxK.data() + r.idx_NxCxK.numel()) == want.idx);
   // The sums are formed in fp32 exactly as the reference forms them.
   check_close(r.scores_NxCxK->value, want.scores, 0, 0, "scores");
 

@@ -45,10 +45,9 @@ TEST_CASE("sparse_experts: backward adds onto gradients already present") {
             win0 = random_vec(C * E * D, 3), wout0 = random_vec(C * E * D, 4),
             dy = random_vec(N * D, 5);
   auto grads = [&](bool seeded) {
-    std::vector<VarP> v = {make_var(to_tensor({N, D}, x0), true),
-                           make_var(to_tensor({N, C, K}, s0), true),
-                           make_var(to_tensor({C, E, D}, win0), true),
-                           make_var(to_tensor({C, E, D}, wout0), true)};
+    std::vector<VarP> v = {
+        make_var(to_tensor({N, D}, x0), true), make_var(to_tensor({N, C, K}, s0), true),
+        make_var(to_tensor({C, E, D}, win0), true), make_var(to_tensor({C, E, D}, wout0), true)};
     if (seeded)
       for (size_t i = 0; i < v.size(); ++i)
         v[i]->grad = to_tensor(v[i]->value.shape(), random_vec(v[i]->value.numel(), 10 + i));
@@ -93,7 +92,9 @@ TEST_CASE("sparse_experts: many tokens per row match a double loop") {
   tape.replay();
 
   // Double loop over entries; `abs` collects sum |term| per output for the error bound.
-  auto gelu = [](double v) { return 0.5 * v * (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))); };
+  auto gelu = [](double v) {
+    return 0.5 * v * (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+  };
   auto gelu_grad = [&](double v) { return (gelu(v + 1e-6) - gelu(v - 1e-6)) / 2e-6; };
   Vec y_ref(N * D), dx(N * D), ds(N * C * K), dwin(C * E * D), dwout(C * E * D);
   Vec y_abs(N * D), dx_abs(N * D), dwin_abs(C * E * D), dwout_abs(C * E * D);
@@ -124,7 +125,8 @@ TEST_CASE("sparse_experts: many tokens per row match a double loop") {
   auto check = [](const Tensor& got, const Vec& want, const Vec& abs, const char* what) {
     int64_t bad = 0;
     for (int64_t i = 0; i < got.numel(); ++i)
-      bad += !(std::fabs(got[i] - want[i]) <= 1e-5 * (abs.empty() ? std::fabs(want[i]) : abs[i]) + 1e-6);
+      bad += !(std::fabs(got[i] - want[i]) <=
+               1e-5 * (abs.empty() ? std::fabs(want[i]) : abs[i]) + 1e-6);
     CHECK_MESSAGE(bad == 0, std::string(what) << ": " << bad << " elements off");
   };
   check(y->value, y_ref, y_abs, "y");

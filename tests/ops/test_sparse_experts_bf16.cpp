@@ -19,9 +19,13 @@ struct Problem {
   int64_t N = 23, D = 70, C = 3, K = 4, E = 13;
   Vec x, s, win, wout, dy;
   IntTensor idx;
-  Problem() : x(random_vec(N * D, 1)), s(random_vec(N * C * K, 2)),
-              win(random_vec(C * E * D, 3)), wout(random_vec(C * E * D, 4)),
-              dy(random_vec(N * D, 5)), idx(IntTensor::empty({N, C, K})) {
+  Problem()
+      : x(random_vec(N * D, 1)),
+        s(random_vec(N * C * K, 2)),
+        win(random_vec(C * E * D, 3)),
+        wout(random_vec(C * E * D, 4)),
+        dy(random_vec(N * D, 5)),
+        idx(IntTensor::empty({N, C, K})) {
     std::mt19937 gen(6);  // rows repeat across tokens, so row updates accumulate
     for (int64_t i = 0; i < idx.numel(); ++i) idx[i] = static_cast<int32_t>(gen() % E);
   }
@@ -81,8 +85,8 @@ std::vector<Tensor> run(const Problem& p, MatmulPrecision prec, ExpertGate gate,
 
 TEST_CASE("sparse_experts bf16: forward and gradients within the bf16 bound of the exact values") {
   const Problem p;
-  const std::vector<Tensor> got = run(p, MatmulPrecision::bf16, ExpertGate::pre_activation,
-                                      Activation::identity);
+  const std::vector<Tensor> got =
+      run(p, MatmulPrecision::bf16, ExpertGate::pre_activation, Activation::identity);
   const Grads exact = reference(p, false), abs = reference(p, true);
   // Rounded factors per term (bf16_bound.h): y = s<x,w_in> w_out: x, w_in, z, w_out -> 4;
   // dx = (s<dy,w_out>) w_in: dy, w_out, dh, w_in -> 4; dw_in = dh x -> 4; dw_out = z dy
@@ -102,8 +106,8 @@ TEST_CASE("sparse_experts bf16: forward and gradients within the bf16 bound of t
   }
   // The bound is ~60x looser than fp32's; make sure the bf16 path actually ran: its
   // output differs from the fp32 op's by more than fp32 summation could explain.
-  const std::vector<Tensor> fp32 = run(p, MatmulPrecision::fp32, ExpertGate::pre_activation,
-                                       Activation::identity);
+  const std::vector<Tensor> fp32 =
+      run(p, MatmulPrecision::fp32, ExpertGate::pre_activation, Activation::identity);
   double worst = 0;
   const double fp32_rel = (p.D + p.C * p.K + 2) * std::ldexp(1.0, -24);
   for (int64_t j = 0; j < got[0].numel(); ++j)

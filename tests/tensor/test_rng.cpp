@@ -54,7 +54,7 @@ TEST_CASE("rng: philox4x32-10 matches the Random123 known-answer vectors") {
 }
 
 TEST_CASE("rng: stream_of is FNV-1a 64") {
-  CHECK(stream_of("") == 0xcbf29ce484222325ull);   // published FNV-1a test vectors
+  CHECK(stream_of("") == 0xcbf29ce484222325ull);  // published FNV-1a test vectors
   CHECK(stream_of("a") == 0xaf63dc4c8601ec8cull);
   CHECK(stream_of("layers.0.ffn.w1.weight") != stream_of("layers.0.ffn.w2.weight"));
 }
@@ -107,7 +107,8 @@ TEST_CASE("rng: fill_normal has the target mean, std and tail mass") {
     beyond2 += z > 2;
   }
   CHECK(std::fabs(beyond1 / double(kSamples) - 0.317311) < 5 * std::sqrt(0.317 * 0.683 / kSamples));
-  CHECK(std::fabs(beyond2 / double(kSamples) - 0.0455003) < 5 * std::sqrt(0.0455 * 0.9545 / kSamples));
+  CHECK(std::fabs(beyond2 / double(kSamples) - 0.0455003) <
+        5 * std::sqrt(0.0455 * 0.9545 / kSamples));
 }
 
 TEST_CASE("rng: truncated normal stays within 2 sigma; rescale sets the std") {

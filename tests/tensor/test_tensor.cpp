@@ -29,8 +29,8 @@ TEST_CASE("tensor: constructors, shape helpers and 64-byte alignment") {
   CHECK_THROWS_WITH_AS(Tensor::from({2, 2}, {1, 2, 3}),
                        "Tensor::from: shape [2, 2] needs 4 values, got 3", Error);
   CHECK_THROWS_WITH_AS(shape_numel({2, -3}), "negative dimension in shape [2, -3]", Error);
-  CHECK_THROWS_WITH_AS(check_shape("op", "x", {2, 3}, {3, 2}), "op: x has shape [2, 3], expected [3, 2]",
-                       Error);
+  CHECK_THROWS_WITH_AS(check_shape("op", "x", {2, 3}, {3, 2}),
+                       "op: x has shape [2, 3], expected [3, 2]", Error);
   CHECK_THROWS_WITH_AS(z.dim(2), "dim(2) out of range for shape [2, 3]", Error);
   CHECK_THROWS_WITH_AS(z.dim(-3), "dim(-3) out of range for shape [2, 3]", Error);
 }
@@ -57,7 +57,7 @@ TEST_CASE("tensor: rows() views a slice of the leading axis") {
   for (int64_t i = 0; i < 24; ++i) t[i] = static_cast<float>(i);
   Tensor r = t.rows(1, 3);
   CHECK(r.shape() == Shape{2, 2, 3});
-  CHECK(r[0] == 6);   // row 1 starts at 1 * 2 * 3
+  CHECK(r[0] == 6);  // row 1 starts at 1 * 2 * 3
   CHECK(r[11] == 17);
   r[0] = -6;
   CHECK(t[6] == -6);
@@ -71,7 +71,8 @@ TEST_CASE("tensor: rows() views a slice of the leading axis") {
 
   CHECK_THROWS_WITH_AS(t.rows(3, 5), "rows: [3, 5) out of range for shape [4, 2, 3]", Error);
   CHECK_THROWS_WITH_AS(t.rows(2, 1), "rows: [2, 1) out of range for shape [4, 2, 3]", Error);
-  CHECK_THROWS_WITH_AS(Tensor::zeros({}).rows(0, 0), "rows: [0, 0) out of range for shape []", Error);
+  CHECK_THROWS_WITH_AS(Tensor::zeros({}).rows(0, 0), "rows: [0, 0) out of range for shape []",
+                       Error);
 }
 
 TEST_CASE("tensor: reshape errors name both shapes") {

@@ -31,15 +31,29 @@ std::string mpirun(int ranks) {
 std::string write_config(const TempDir& dir, const std::string& data, int accum, int steps,
                          const char* precision = "auto") {
   const nlohmann::json cfg = {
-      {"name", "tiny"}, {"seed", 5},
-      {"model", {{"vocab_size", 320}, {"d_model", 32}, {"d_heads", 16}, {"n_layers", 2},
-                 {"ffw", {{"type", "sgatlin"}, {"d_ffw", 64}, {"n_channels", 2}, {"knn", 4},
-                          {"d_key", 16}}}}},
-      {"data", {{"train", data + "/train.bin"}, {"valid", data + "/valid.bin"},
-                {"tokenizer", data + "/tokenizer.model"}, {"batch_size", 4}, {"seq_len", 32}}},
-      {"optimizer", {{"learning_rate", 3e-3}, {"warmup_steps", 3}, {"n_gradient_accumulation", accum}}},
-      {"max_steps", steps}, {"log_every", 1}, {"eval_every", 5}, {"checkpoint_every", 3},
-      {"eval_batches", 3}, {"precision", precision}};
+      {"name", "tiny"},
+      {"seed", 5},
+      {"model",
+       {{"vocab_size", 320},
+        {"d_model", 32},
+        {"d_heads", 16},
+        {"n_layers", 2},
+        {"ffw",
+         {{"type", "sgatlin"}, {"d_ffw", 64}, {"n_channels", 2}, {"knn", 4}, {"d_key", 16}}}}},
+      {"data",
+       {{"train", data + "/train.bin"},
+        {"valid", data + "/valid.bin"},
+        {"tokenizer", data + "/tokenizer.model"},
+        {"batch_size", 4},
+        {"seq_len", 32}}},
+      {"optimizer",
+       {{"learning_rate", 3e-3}, {"warmup_steps", 3}, {"n_gradient_accumulation", accum}}},
+      {"max_steps", steps},
+      {"log_every", 1},
+      {"eval_every", 5},
+      {"checkpoint_every", 3},
+      {"eval_batches", 3},
+      {"precision", precision}};
   return dir.write("tiny_" + std::to_string(accum) + ".json", cfg.dump(2));
 }
 
@@ -48,7 +62,8 @@ std::string prepare(const TempDir& dir) {
   std::string log;
   INFO(log);
   REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
-                  " --vocab-size 320", &log) == 0);
+                  " --vocab-size 320",
+              &log) == 0);
   return dir.file("data");
 }
 
@@ -65,7 +80,8 @@ Log read_log(const std::string& run_dir) {
   while (std::getline(in, line)) {
     const auto j = nlohmann::json::parse(line);
     const int64_t step = j["step"].get<int64_t>();
-    if (j.contains("loss")) log.train[step] = {j["loss"].get<double>(), j["grad_norm"].get<double>()};
+    if (j.contains("loss"))
+      log.train[step] = {j["loss"].get<double>(), j["grad_norm"].get<double>()};
     if (j.contains("val_loss")) log.val[step] = j["val_loss"].get<double>();
   }
   return log;
@@ -81,7 +97,8 @@ std::string train_cmd(const std::string& cfg, const std::string& workdir) {
 
 }  // namespace
 
-TEST_CASE("distributed: ranks share the micro-batches and a rank count that does not divide is refused") {
+TEST_CASE(
+    "distributed: ranks share the micro-batches and a rank count that does not divide is refused") {
   const MicroBatchShare s = share_micro_batches(4, 2, 1);
   CHECK(s.first == 2);
   CHECK(s.count == 2);
@@ -114,7 +131,8 @@ TEST_CASE("mpi: 2 ranks x accumulation 2 train bit-identically to one process") 
   // Validation windows are split over the ranks and their sums added: same metric,
   // up to the order of the double sums.
   REQUIRE(two.val.size() == one.val.size());
-  for (const auto& [step, v] : one.val) CHECK(two.val.at(step) == doctest::Approx(v).epsilon(1e-12));
+  for (const auto& [step, v] : one.val)
+    CHECK(two.val.at(step) == doctest::Approx(v).epsilon(1e-12));
 }
 
 TEST_CASE("mpi: 4 ranks agree with one process over 30 steps and run to run") {
@@ -160,12 +178,14 @@ TEST_CASE("mpi: more ranks than micro-batches is refused before training naming 
   const std::string cfg = write_config(dir, prepare(dir), 2, 4);
   std::string out;
   CHECK(run(mpirun(3) + train_cmd(cfg, dir.file("w")), &out) != 0);
-  CHECK(out.find("3 ranks cannot share optimizer.n_gradient_accumulation = 2") != std::string::npos);
+  CHECK(out.find("3 ranks cannot share optimizer.n_gradient_accumulation = 2") !=
+        std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.file("w/tiny/checkpoints")));
   CHECK_FALSE(std::filesystem::exists(dir.file("w/tiny/metrics.jsonl")));
 }
 
-TEST_CASE("mpi: one rank SIGKILLed stops the others quickly and the run resumes on another rank count") {
+TEST_CASE(
+    "mpi: one rank SIGKILLed stops the others quickly and the run resumes on another rank count") {
   TempDir dir;
   const std::string cfg = write_config(dir, prepare(dir), 2, 12);
   std::string out;
@@ -173,8 +193,9 @@ TEST_CASE("mpi: one rank SIGKILLed stops the others quickly and the run resumes 
   REQUIRE(run(train_cmd(cfg, dir.file("one")), &out) == 0);
   // Rank 1 dies like a killed process right after step 7 (checkpoints: steps 3, 6).
   const auto t0 = std::chrono::steady_clock::now();
-  const int code = run(mpirun(2) + "sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export "
-                                   "SGATLIN_TEST_KILL_AT_STEP=7; fi; exec " +
+  const int code = run(mpirun(2) +
+                           "sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export "
+                           "SGATLIN_TEST_KILL_AT_STEP=7; fi; exec " +
                            train_cmd(cfg, dir.file("two")) + "'",
                        &out);
   const double seconds =
@@ -189,14 +210,17 @@ TEST_CASE("mpi: one rank SIGKILLed stops the others quickly and the run resumes 
   CHECK(final_weights(dir.file("two/tiny")) == final_weights(dir.file("one/tiny")));
 }
 
-TEST_CASE("mpi: SIGTERM to one rank stops all after the step and the checkpoint resumes bit-identically") {
+TEST_CASE(
+    "mpi: SIGTERM to one rank stops all after the step and the checkpoint resumes "
+    "bit-identically") {
   TempDir dir;
   const std::string cfg = write_config(dir, prepare(dir), 2, 12);
   std::string out;
   INFO(out);
   REQUIRE(run(train_cmd(cfg, dir.file("one")), &out) == 0);
-  const int code = run(mpirun(2) + "sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export "
-                                   "SGATLIN_TEST_SIGTERM_AT_STEP=4; fi; exec " +
+  const int code = run(mpirun(2) +
+                           "sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export "
+                           "SGATLIN_TEST_SIGTERM_AT_STEP=4; fi; exec " +
                            train_cmd(cfg, dir.file("two")) + "'",
                        &out);
   CHECK(code == kStoppedExitCode);
@@ -212,8 +236,11 @@ TEST_CASE("mpi: a sweep trains its runs one per rank and rank 0 writes the summa
   TempDir dir;
   const std::string base = write_config(dir, prepare(dir), 2, 12);
   auto sweep_file = [&](const std::string& workdir) {
-    const nlohmann::json sweep = {{"base", base}, {"budgets", {1.5e9}}, {"types", {"mlp", "swiglu"}},
-                                  {"scales", {1}}, {"workdir", dir.file(workdir)}};
+    const nlohmann::json sweep = {{"base", base},
+                                  {"budgets", {1.5e9}},
+                                  {"types", {"mlp", "swiglu"}},
+                                  {"scales", {1}},
+                                  {"workdir", dir.file(workdir)}};
     return dir.write(workdir + ".json", sweep.dump());
   };
   std::string out;
@@ -240,10 +267,11 @@ TEST_CASE("mpi: an error on one rank ends every rank with its message") {
   // Rank 1 alone is given a shard that does not exist; rank 0 is already waiting in the
   // first collective of training and must not hang there.
   const auto t0 = std::chrono::steady_clock::now();
-  const int code = run(mpirun(2) + "sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec " +
-                           train_cmd(cfg, dir.file("w")) + " --set data.train=" + dir.file("missing.bin") +
-                           "; else exec " + train_cmd(cfg, dir.file("w")) + "; fi'",
-                       &out);
+  const int code =
+      run(mpirun(2) + "sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec " +
+              train_cmd(cfg, dir.file("w")) + " --set data.train=" + dir.file("missing.bin") +
+              "; else exec " + train_cmd(cfg, dir.file("w")) + "; fi'",
+          &out);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   INFO(out);

@@ -41,8 +41,8 @@ TEST_CASE("ladder: moe F = d_model, 16 experts, top 2") {
 }
 
 TEST_CASE("ladder: sgatlin N = (16+12s)^2 and peer N = (32+24s)^2, C 16, K 8, Kd 128") {
-  const int64_t sgatlin_n[] = {28 * 28, 40 * 40, 52 * 52};    // 16+12s = 28, 40, 52
-  const int64_t peer_n[] = {56 * 56, 80 * 80, 104 * 104};     // 32+24s = 56, 80, 104
+  const int64_t sgatlin_n[] = {28 * 28, 40 * 40, 52 * 52};  // 16+12s = 28, 40, 52
+  const int64_t peer_n[] = {56 * 56, 80 * 80, 104 * 104};   // 32+24s = 56, 80, 104
   for (int64_t s = 1; s <= 3; ++s) {
     const FfwConfig g = ladder_model("sgatlin", s, 100).ffw, p = ladder_model("peer", s, 100).ffw;
     CHECK(g.d_ffw == sgatlin_n[s - 1]);
@@ -66,6 +66,7 @@ TEST_CASE("ladder: mlp scale 1 with vocabulary 4096 has 787328 parameters") {
 }
 
 TEST_CASE("ladder: unknown type and scale 0 are rejected") {
-  CHECK_THROWS_WITH_AS(ladder_model("glu", 1, 100), doctest::Contains("unknown feedforward type 'glu'"), Error);
+  CHECK_THROWS_WITH_AS(ladder_model("glu", 1, 100),
+                       doctest::Contains("unknown feedforward type 'glu'"), Error);
   CHECK_THROWS_WITH_AS(ladder_model("mlp", 0, 100), doctest::Contains("scale must be >= 1"), Error);
 }

@@ -51,7 +51,8 @@ TEST_CASE("precision: bf16 on a CPU without bf16 is refused with the CPU and wha
 TEST_CASE("precision: the run config key defaults to auto and rejects other values") {
   CHECK(parse_run_config(nlohmann::json::object(), "t.json").precision == "auto");
   CHECK(parse_run_config({{"precision", "bf16"}}, "t.json").raw["precision"] == "bf16");
-  CHECK(parse_run_config(nlohmann::json::object(), "t.json", {"precision=fp32"}).precision == "fp32");
+  CHECK(parse_run_config(nlohmann::json::object(), "t.json", {"precision=fp32"}).precision ==
+        "fp32");
   const std::string msg = error_of([] { parse_run_config({{"precision", "half"}}, "t.json"); });
   CHECK(msg.find("t.json") != std::string::npos);
   CHECK(msg.find("precision") != std::string::npos);

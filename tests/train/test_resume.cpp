@@ -17,14 +17,26 @@ const std::string kBin = SGATLIN_BINARY;
 
 std::string write_config(const TempDir& dir, const std::string& data) {
   const nlohmann::json cfg = {
-      {"name", "tiny"}, {"seed", 5},
-      {"model", {{"vocab_size", 320}, {"d_model", 32}, {"d_heads", 16}, {"n_layers", 2},
-                 {"ffw", {{"type", "sgatlin"}, {"d_ffw", 64}, {"n_channels", 2}, {"knn", 4},
-                          {"d_key", 16}}}}},
-      {"data", {{"train", data + "/train.bin"}, {"valid", data + "/valid.bin"},
-                {"tokenizer", data + "/tokenizer.model"}, {"batch_size", 4}, {"seq_len", 32}}},
+      {"name", "tiny"},
+      {"seed", 5},
+      {"model",
+       {{"vocab_size", 320},
+        {"d_model", 32},
+        {"d_heads", 16},
+        {"n_layers", 2},
+        {"ffw",
+         {{"type", "sgatlin"}, {"d_ffw", 64}, {"n_channels", 2}, {"knn", 4}, {"d_key", 16}}}}},
+      {"data",
+       {{"train", data + "/train.bin"},
+        {"valid", data + "/valid.bin"},
+        {"tokenizer", data + "/tokenizer.model"},
+        {"batch_size", 4},
+        {"seq_len", 32}}},
       {"optimizer", {{"learning_rate", 3e-3}, {"warmup_steps", 3}, {"n_gradient_accumulation", 2}}},
-      {"max_steps", 12}, {"log_every", 1}, {"eval_every", 5}, {"checkpoint_every", 3},
+      {"max_steps", 12},
+      {"log_every", 1},
+      {"eval_every", 5},
+      {"checkpoint_every", 3},
       {"eval_batches", 2}};
   return dir.write("tiny.json", cfg.dump(2));
 }
@@ -34,8 +46,9 @@ std::string prepare(const TempDir& dir, const std::string& out, int paragraphs, 
   const auto text = dir.write(out + ".txt", join(tiny_paragraphs(paragraphs, seed), "\n\n"));
   std::string log;
   INFO(log);
-  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file(out) + " --vocab-size 320",
-              &log) == 0);
+  REQUIRE(
+      run(kBin + " data prepare --corpus " + text + " --out " + dir.file(out) + " --vocab-size 320",
+          &log) == 0);
   return dir.file(out);
 }
 
@@ -58,8 +71,10 @@ std::map<int64_t, std::string> losses(const std::string& metrics_path) {
 // the fp32 checkpoint on resume, so they must match the ones the optimizer kept).
 TEST_CASE("train: a run killed mid-way and resumed logs bit-identical losses") {
   std::vector<std::string> precisions = {"fp32"};
-  if (host_cpu().native_bf16()) precisions.push_back("bf16");
-  else MESSAGE("no native bf16 on ", host_cpu().model_name, ": bf16 resume not tested");
+  if (host_cpu().native_bf16())
+    precisions.push_back("bf16");
+  else
+    MESSAGE("no native bf16 on ", host_cpu().model_name, ": bf16 resume not tested");
   TempDir dir;
   const std::string cfg = write_config(dir, prepare(dir, "data", 300, 4));
   for (const std::string& precision : precisions) {
@@ -87,7 +102,8 @@ TEST_CASE("train: a run killed mid-way and resumed logs bit-identical losses") {
   }
 }
 
-TEST_CASE("train: resume refuses a run in another precision; a bf16 checkpoint evaluates alike in both") {
+TEST_CASE(
+    "train: resume refuses a run in another precision; a bf16 checkpoint evaluates alike in both") {
   if (!host_cpu().native_bf16()) {
     MESSAGE("no native bf16 on ", host_cpu().model_name, ": skipped");
     return;
@@ -101,7 +117,8 @@ TEST_CASE("train: resume refuses a run in another precision; a bf16 checkpoint e
                   " --set precision=bf16 --set max_steps=5",
               &out) == 0);
   CHECK(out.find("2 threads, bf16") != std::string::npos);  // the run header
-  CHECK(run(kBin + " train --threads 2 --resume " + run_dir + " --set precision=fp32 --set max_steps=8",
+  CHECK(run(kBin + " train --threads 2 --resume " + run_dir +
+                " --set precision=fp32 --set max_steps=8",
             &out) == 1);
   CHECK(out.find("was trained in bf16") != std::string::npos);
   CHECK(out.find("--set precision=bf16") != std::string::npos);
@@ -188,8 +205,8 @@ TEST_CASE("train: resuming a finished run, a changed config, or a taken folder")
 
   // A fresh run into the same folder is refused before anything there is rewritten.
   const std::string other = prepare(dir, "data2", 150, 8);
-  CHECK(run(kBin + " train --config " + cfg + " --workdir " + dir.file("w") + " --set data.tokenizer=" +
-                other + "/tokenizer.model",
+  CHECK(run(kBin + " train --config " + cfg + " --workdir " + dir.file("w") +
+                " --set data.tokenizer=" + other + "/tokenizer.model",
             &out) == 1);
   CHECK(out.find("already holds a run") != std::string::npos);
   CHECK(read_file(run_dir + "/tokenizer.model") == tokenizer);

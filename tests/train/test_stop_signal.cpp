@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -27,16 +27,29 @@ std::string config(const TempDir& dir, int steps) {
   const auto text = dir.write("c.txt", join(tiny_paragraphs(300, 4), "\n\n"));
   std::string log;
   REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
-                  " --vocab-size 320", &log) == 0);
+                  " --vocab-size 320",
+              &log) == 0);
   const std::string data = dir.file("data");
   const nlohmann::json cfg = {
-      {"name", "tiny"}, {"seed", 5},
-      {"model", {{"vocab_size", 320}, {"d_model", 32}, {"d_heads", 16}, {"n_layers", 2},
-                 {"ffw", {{"type", "mlp"}, {"d_ffw", 64}}}}},
-      {"data", {{"train", data + "/train.bin"}, {"valid", data + "/valid.bin"},
-                {"tokenizer", data + "/tokenizer.model"}, {"batch_size", 4}, {"seq_len", 32}}},
+      {"name", "tiny"},
+      {"seed", 5},
+      {"model",
+       {{"vocab_size", 320},
+        {"d_model", 32},
+        {"d_heads", 16},
+        {"n_layers", 2},
+        {"ffw", {{"type", "mlp"}, {"d_ffw", 64}}}}},
+      {"data",
+       {{"train", data + "/train.bin"},
+        {"valid", data + "/valid.bin"},
+        {"tokenizer", data + "/tokenizer.model"},
+        {"batch_size", 4},
+        {"seq_len", 32}}},
       {"optimizer", {{"learning_rate", 3e-3}, {"warmup_steps", 3}, {"n_gradient_accumulation", 2}}},
-      {"max_steps", steps}, {"log_every", 1}, {"eval_every", 1000}, {"checkpoint_every", 1000},
+      {"max_steps", steps},
+      {"log_every", 1},
+      {"eval_every", 1000},
+      {"checkpoint_every", 1000},
       {"eval_batches", 1}};
   return dir.write("tiny.json", cfg.dump(2));
 }
@@ -64,7 +77,8 @@ TEST_CASE("train: SIGTERM finishes the step and checkpoints and the run resumes 
   std::string out;
   INFO(out);
   // Reference: 400 steps uninterrupted.
-  REQUIRE(run(kBin + " train --threads 1 --config " + cfg + " --workdir " + dir.file("a"), &out) == 0);
+  REQUIRE(run(kBin + " train --threads 1 --config " + cfg + " --workdir " + dir.file("a"), &out) ==
+          0);
 
   const std::string log_file = dir.file("b.log");
   const pid_t pid = fork();

@@ -19,21 +19,36 @@ const std::string kBin = SGATLIN_BINARY;
 
 // Tiny base: T 32, B 4, vocab 320. Data paths are only checked when training.
 json base_json(const std::string& data) {
-  return {{"name", "base"}, {"seed", 3u},
-          {"model", {{"vocab_size", 320}, {"d_model", 32}, {"d_heads", 16}, {"n_layers", 1},
-                     {"ffw", {{"type", "mlp"}, {"d_ffw", 64}}}}},
-          {"data", {{"train", data + "/train.bin"}, {"valid", data + "/valid.bin"},
-                    {"tokenizer", data + "/tokenizer.model"}, {"batch_size", 4}, {"seq_len", 32}}},
+  return {{"name", "base"},
+          {"seed", 3u},
+          {"model",
+           {{"vocab_size", 320},
+            {"d_model", 32},
+            {"d_heads", 16},
+            {"n_layers", 1},
+            {"ffw", {{"type", "mlp"}, {"d_ffw", 64}}}}},
+          {"data",
+           {{"train", data + "/train.bin"},
+            {"valid", data + "/valid.bin"},
+            {"tokenizer", data + "/tokenizer.model"},
+            {"batch_size", 4},
+            {"seq_len", 32}}},
           {"optimizer", {{"learning_rate", 3e-3}, {"warmup_steps", 2}}},
-          {"max_steps", 1000}, {"log_every", 1}, {"eval_every", 3}, {"checkpoint_every", 2},
+          {"max_steps", 1000},
+          {"log_every", 1},
+          {"eval_every", 3},
+          {"checkpoint_every", 2},
           {"eval_batches", 1}};
 }
 
 RunConfig base_config() { return parse_run_config(base_json("d"), "base.json"); }
 
 json sweep_json() {
-  return {{"base", "base.json"}, {"budgets", {1e10, 1.5e9}}, {"types", {"mlp", "sgatlin"}},
-          {"scales", {1}}, {"workdir", "w"},
+  return {{"base", "base.json"},
+          {"budgets", {1e10, 1.5e9}},
+          {"types", {"mlp", "sgatlin"}},
+          {"scales", {1}},
+          {"workdir", "w"},
           {"overrides", {{"optimizer.warmup_steps", 5}}},
           {"grid", {{"seed", {0, 1}}, {"optimizer.learning_rate", {1e-3, 2e-3}}}}};
 }
@@ -50,7 +65,8 @@ std::string error_of(const json& j) {
 }  // namespace
 
 TEST_CASE("sweep: plan order, names, overrides and steps for budget") {
-  const std::vector<PlannedRun> plan = expand_sweep(parse_sweep(sweep_json(), "s.json"), base_config());
+  const std::vector<PlannedRun> plan =
+      expand_sweep(parse_sweep(sweep_json(), "s.json"), base_config());
   REQUIRE(plan.size() == 2 * 2 * 1 * 4);  // budgets x types x scales x (2 lr x 2 seeds)
   // Budgets, then types, then scales, then grid keys alphabetically (last fastest).
   CHECK(plan[0].name == "b1e10_mlp_s1_lr0.001_seed0");
@@ -65,10 +81,10 @@ TEST_CASE("sweep: plan order, names, overrides and steps for budget") {
   CHECK(c.optimizer.learning_rate == 2e-3);
   CHECK(c.seed == 1);
   CHECK(c.optimizer.warmup_steps == 5);  // from overrides
-  CHECK(c.data.batch_size == 4);          // from the base
+  CHECK(c.data.batch_size == 4);         // from the base
   CHECK_FALSE(c.max_steps.has_value());  // the budget decides
   CHECK(*c.flops_budget == 1e10);
-  CHECK(c.model.d_model == 128);  // the ladder replaced the base model...
+  CHECK(c.model.d_model == 128);     // the ladder replaced the base model...
   CHECK(c.model.vocab_size == 320);  // ...but kept its vocabulary
 
   // By hand (spec §5), T 32, B 4, D 128, H 2, Dh 64, 2 layers. Attention per sequence
@@ -102,17 +118,27 @@ TEST_CASE("sweep: invalid sweep files name the file, path, value and what is all
   json no_base = sweep_json();
   no_base.erase("base");
   CHECK(error_of(no_base) == "s.json: base: missing (the base run config)");
-  CHECK(error_of(with("budget", 1)).find("s.json: budget = 1: unknown key (known keys: description, base") == 0);
-  CHECK(error_of(with("budgets", {1e10, -1})) == "s.json: budgets[1] = -1: expected a FLOP budget > 0, e.g. 1e15");
-  CHECK(error_of(with("budgets", json::array())).find("s.json: budgets = []: expected a non-empty list") == 0);
+  CHECK(error_of(with("budget", 1))
+            .find("s.json: budget = 1: unknown key (known keys: description, base") == 0);
+  CHECK(error_of(with("budgets", {1e10, -1})) ==
+        "s.json: budgets[1] = -1: expected a FLOP budget > 0, e.g. 1e15");
+  CHECK(error_of(with("budgets", json::array()))
+            .find("s.json: budgets = []: expected a non-empty list") == 0);
   CHECK(error_of(with("types", {"mlp", "glu"})) ==
-        "s.json: types[1] = \"glu\": unknown feedforward type (allowed: mlp, swiglu, moe, peer, sgatlin)");
+        "s.json: types[1] = \"glu\": unknown feedforward type (allowed: mlp, swiglu, moe, peer, "
+        "sgatlin)");
   CHECK(error_of(with("types", {"mlp", "mlp"})) == "s.json: types[1] = \"mlp\": listed twice");
-  CHECK(error_of(with("scales", {1, 0})).find("s.json: scales[1] = 0: expected an integer scale") == 0);
-  CHECK(error_of(with("scales", {1.5})).find("s.json: scales[0] = 1.5: expected an integer scale") == 0);
-  CHECK(error_of(with("grid", {{"seed", 3}})) == "s.json: grid.seed = 3: expected a non-empty list of values");
-  CHECK(error_of(with("grid", {{"name", {"a"}}})).find("s.json: grid.name = [\"a\"]: the sweep sets name itself") == 0);
-  CHECK(error_of(with("overrides", {{"max_steps", 5}})).find("s.json: overrides.max_steps = 5: the sweep sets") == 0);
+  CHECK(error_of(with("scales", {1, 0})).find("s.json: scales[1] = 0: expected an integer scale") ==
+        0);
+  CHECK(
+      error_of(with("scales", {1.5})).find("s.json: scales[0] = 1.5: expected an integer scale") ==
+      0);
+  CHECK(error_of(with("grid", {{"seed", 3}})) ==
+        "s.json: grid.seed = 3: expected a non-empty list of values");
+  CHECK(error_of(with("grid", {{"name", {"a"}}}))
+            .find("s.json: grid.name = [\"a\"]: the sweep sets name itself") == 0);
+  CHECK(error_of(with("overrides", {{"max_steps", 5}}))
+            .find("s.json: overrides.max_steps = 5: the sweep sets") == 0);
 
   // Bad run config keys or values surface from the run config parser with the run.
   const RunConfig base = base_config();
@@ -139,14 +165,18 @@ TEST_CASE("sweep CLI: an interrupted sweep resumes, finished runs are skipped") 
   TempDir dir;
   const auto text = dir.write("t.txt", join(tiny_paragraphs(300, 4), "\n\n"));
   std::string out;
-  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") + " --vocab-size 320",
+  REQUIRE(run(kBin + " data prepare --corpus " + text + " --out " + dir.file("data") +
+                  " --vocab-size 320",
               &out) == 0);
   dir.write("base.json", base_json(dir.file("data")).dump());
   // mlp 7 steps at 1.5e9 (worked out in the plan test); swiglu F 256: ffw per token
   // 3*2*128*256 = 196608, a step 3*4*2*(4718592 + 32*196608) = 264241152 -> 5 steps.
   // 1e6 is 0 steps for both.
-  const json sweep = {{"base", dir.file("base.json")}, {"budgets", {1.5e9, 1e6}},
-                      {"types", {"mlp", "swiglu"}}, {"scales", {1}}, {"workdir", dir.file("w")}};
+  const json sweep = {{"base", dir.file("base.json")},
+                      {"budgets", {1.5e9, 1e6}},
+                      {"types", {"mlp", "swiglu"}},
+                      {"scales", {1}},
+                      {"workdir", dir.file("w")}};
   const std::string cfg = dir.write("sweep.json", sweep.dump());
   // Passive OpenMP waiting: on a loaded shared machine spinning threads made this test
   // ~20x slower (it changes no result: the thread count is the same).
@@ -175,10 +205,12 @@ TEST_CASE("sweep CLI: an interrupted sweep resumes, finished runs are skipped") 
   CHECK(summary[1]["steps"] == 5);
   CHECK(summary[1]["type"] == "swiglu");
   CHECK(summary[1]["val_perplexity"].get<double>() ==
-        doctest::Approx(std::exp(summary[1]["val_loss"].get<double>())).epsilon(1e-6));  // float vs double exp
+        doctest::Approx(std::exp(summary[1]["val_loss"].get<double>()))
+            .epsilon(1e-6));  // float vs double exp
   const std::string csv = read_file(dir.file("w/summary.csv"));
-  CHECK(csv.find("name,budget,type,scale,n_params,train_flops_per_token,steps,tokens,final_train_loss,"
-                 "val_loss,val_perplexity,val_accuracy,wall_s,tokens_per_s,run_dir\n") == 0);
+  CHECK(csv.find(
+            "name,budget,type,scale,n_params,train_flops_per_token,steps,tokens,final_train_loss,"
+            "val_loss,val_perplexity,val_accuracy,wall_s,tokens_per_s,run_dir\n") == 0);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
 
   // A third call trains nothing and leaves the runs untouched, now with plots.

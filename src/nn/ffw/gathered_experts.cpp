@@ -18,7 +18,7 @@ namespace sg {
 namespace {
 
 struct GatherSpec {
-  const char* name;    // in error messages
+  const char* name;  // in error messages
   ExpertGate gate;
   bool shared_table;   // one [E, D] table for all channels (peer) or one per channel
   std::string router;  // router type
