@@ -6,7 +6,7 @@
 
 using namespace sg;
 
-TEST_CASE("tape: marks note record counts; backward calls the hook after each record, last first") {
+TEST_CASE("tape: marks note record counts, backward calls the hook after each record, last first") {
   Tape tape;
   std::vector<int> ran;
   tape.record([&] { ran.push_back(0); });

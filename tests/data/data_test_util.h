@@ -85,4 +85,10 @@ inline int run(const std::string& cmd, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Like run, but `output` holds standard output alone (for commands that print JSON while
+// writing notes to stderr).
+inline int run_stdout(const std::string& cmd, std::string* output) {
+  return run("{ " + cmd + " 2>/dev/null; }", output);
+}
+
 }  // namespace sg::test

@@ -8,6 +8,7 @@
 #include "data/data_test_util.h"
 #include "data/tokenizer.h"
 #include "train/checkpoint_model.h"
+#include "train/precision.h"
 
 using namespace sg::test;
 
@@ -91,7 +92,7 @@ nlohmann::json last_val_line(const std::string& metrics) {
 
 }  // namespace
 
-TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on a tiny run") {
+TEST_CASE("cli: eval reproduces the trainer's validation, intervene and scope on a tiny run") {
   TempDir dir;
   train_tiny(dir);
   const std::string run_dir = dir.file("run/tiny");
@@ -101,7 +102,8 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
 
   // The trainer validates with batches of min(batch_size, windows) = 3 sequences.
   std::string out;
-  REQUIRE(run(kBin + " eval --json --threads 2 --batches 2 --batch-size 3 --checkpoint " + run_dir,
+  REQUIRE(run_stdout(
+              kBin + " eval --json --threads 2 --batches 2 --batch-size 3 --checkpoint " + run_dir,
               &out) == 0);
   const auto ev = nlohmann::json::parse(out);
   // Same batches, same code path and thread count: the same doubles.
@@ -127,9 +129,9 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
       "pairs.jsonl",
       R"({"clean": "the cat sat on the", "counterfactual": "the cat sat on the", "answers_clean": ["mat"], "answers_cf": ["tree"]})"
       "\n");
-  REQUIRE(run(kBin + " intervene --json --threads 2 --position 1 --checkpoint " + run_dir +
-                  " --pairs " + pairs,
-              &out) == 0);
+  REQUIRE(run_stdout(kBin + " intervene --json --threads 2 --position 1 --checkpoint " + run_dir +
+                         " --pairs " + pairs,
+                     &out) == 0);
   const auto iv = nlohmann::json::parse(out);
   const auto& p = iv["pairs"][0];
   CHECK(p["d_clean"].get<double>() == p["d_patched"].get<double>());
@@ -156,6 +158,9 @@ TEST_CASE("cli: eval reproduces the trainer's validation; intervene and scope on
     for (int t = 0; t < 32; ++t) REQUIRE(index["pieces"][s][t] == tok.piece(tok_ids[s * 32 + t]));
   }
   sg::CheckpointModel cm = sg::load_checkpoint_model(run_dir);
+  // scope ran the model in the run's own precision (auto: bf16 where the CPU has it).
+  const sg::MatmulPrecisionScope restore(sg::matmul_precision());
+  sg::apply_precision(sg::saved_model_precision(cm.run_config, {}), cm.dir, /*quiet=*/true);
   for (int l = 0; l < 2; ++l) cm.model->ffw(l).routing()->record = true;
   REQUIRE(index["layers"].size() == 2);
   for (int s = 0; s < 3; ++s) {

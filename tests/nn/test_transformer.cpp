@@ -62,7 +62,7 @@ TEST_CASE("transformer: parameters carry the spec §7 names and shapes") {
   }
 }
 
-TEST_CASE("transformer: same seed, same weights; other seed, other weights") {
+TEST_CASE("transformer: same seed, same weights, other seed, other weights") {
   Transformer a(tiny_config("sgatlin"), 3), b(tiny_config("sgatlin"), 3),
       c(tiny_config("sgatlin"), 4);
   const Tensor& wa = a.params().get("layers.0.attention.wq.weight")->value;

@@ -8,7 +8,7 @@ using namespace sg;
 using namespace sg::test;
 using Vec = std::vector<double>;
 
-TEST_CASE("bias_add: forward exact; dx and db against a double loop, accumulating") {
+TEST_CASE("bias_add: forward exact, dx and db against a double loop, accumulating") {
   const int64_t B = 2, T = 3, F = 7, N = B * T;
   const Vec x0 = random_vec(N * F, 81), b0 = random_vec(F, 82), dy = random_vec(N * F, 83);
   const Vec gx = random_vec(N * F, 84), gb = random_vec(F, 85);

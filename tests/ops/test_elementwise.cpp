@@ -38,7 +38,7 @@ TEST_CASE("add: forward exact, backward accumulates dy into both inputs") {
   check_close(b->grad, to_double(y->grad), 0, 0, "db");
 }
 
-TEST_CASE("add: the same var on both sides gets twice the grad; shapes must match") {
+TEST_CASE("add: the same var on both sides gets twice the grad, shapes must match") {
   Tape tape;
   VarP x = make_var(Tensor::full({3}, 1.5f), true);
   VarP y = add(tape, x, x);

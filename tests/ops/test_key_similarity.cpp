@@ -8,7 +8,7 @@ using namespace sg;
 using namespace sg::test;
 using Vec = std::vector<double>;
 
-TEST_CASE("key_similarity: forward matches a double loop; dq and dkeys by differences") {
+TEST_CASE("key_similarity: forward matches a double loop, dq and dkeys by differences") {
   const int64_t N = 5, G = 3, M = 7, Kd = 4;
   const float scale = 0.37f;
   const Vec q0 = random_vec(N * G * Kd, 51), k0 = random_vec(G * M * Kd, 52);
@@ -48,7 +48,7 @@ TEST_CASE("key_similarity: forward matches a double loop; dq and dkeys by differ
               "dkeys");
 }
 
-TEST_CASE("key_similarity: leading key dims flatten into groups; shapes are named") {
+TEST_CASE("key_similarity: leading key dims flatten into groups, shapes are named") {
   // keys [2, 2, M, Kd] act as G = 4 groups, the same as [4, M, Kd].
   const int64_t N = 3, M = 5, Kd = 2;
   const Vec q0 = random_vec(N * 4 * Kd, 54), k0 = random_vec(4 * M * Kd, 55);

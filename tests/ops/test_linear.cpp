@@ -216,7 +216,7 @@ TEST_CASE("linear: results are bit-identical run to run (fp32 and bf16)") {
   }
 }
 
-TEST_CASE("linear: grads only for inputs that require them; empty inner dim gives zeros") {
+TEST_CASE("linear: grads only for inputs that require them, empty inner dim gives zeros") {
   Tape tape;
   VarP x = make_var(to_tensor({3, 5}, random_vec(15, 40)), false);
   VarP w = make_var(to_tensor({4, 5}, random_vec(20, 41)), true);

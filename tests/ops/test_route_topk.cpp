@@ -64,7 +64,7 @@ RefPicks ref_picks(int64_t rows, int64_t K, const std::function<std::vector<Pick
 
 }  // namespace
 
-TEST_CASE("topk_route: picks match brute force; d logits matches central differences") {
+TEST_CASE("topk_route: picks match brute force, d logits matches central differences") {
   const int64_t N = 5, C = 3, E = 11, K = 4;
   // fp32-representable values, so the picked scores compare exactly; continuous, so the
   // gaps between them are far above the FD step.
@@ -96,7 +96,7 @@ TEST_CASE("topk_route: picks match brute force; d logits matches central differe
   check_close(logits->grad, fd_grad(loss, l0), 0, 1e-6, "dlogits");
 }
 
-TEST_CASE("product_topk_route: picks match brute force over all pairs; d sub by differences") {
+TEST_CASE("product_topk_route: picks match brute force over all pairs, d sub by differences") {
   const int64_t N = 4, C = 2, nk = 5, K = 3;
   const Vec s0 = random_vec(N * 2 * C * nk, 41);
   auto cand = [&](const Vec& s) {

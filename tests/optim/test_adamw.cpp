@@ -146,7 +146,7 @@ TEST_CASE("adamw: global norm matches a double reference and is thread-count sta
   CHECK(one == doctest::Approx(want).epsilon(1e-13));
 }
 
-TEST_CASE("adamw: a parameter without a gradient still decays; restore checks shapes") {
+TEST_CASE("adamw: a parameter without a gradient still decays, restore checks shapes") {
   ParamStore ps;
   sg::VarP w = ps.add("w", Tensor::from({1, 2}, {1.0f, -1.0f}));
   AdamW opt(ps, config(1.0));

@@ -50,7 +50,7 @@ TEST_CASE("schedule: warmup_stable_linear_decay and _sqrt_decay at hand-computed
   CHECK(learning_rate_at(sq, 20) == 0.0);
 }
 
-TEST_CASE("schedule: decay steps round half away from zero; overlapping warmup takes the min") {
+TEST_CASE("schedule: decay steps round half away from zero, overlapping warmup takes the min") {
   // total 10, fraction 0.25 -> 2.5 -> D = 3, decay from s = 7: t = 8 has u = 1/3.
   const auto s = sched("warmup_stable_linear_decay", 1.0, 0, 0.25, 10);
   CHECK(learning_rate_at(s, 0) == 1.0);  // warmup 0: full lr at once

@@ -46,7 +46,7 @@ TEST_CASE("bf16: fp32 -> bf16 rounds to nearest, ties to even, on hand-picked bi
   CHECK((neg_nan & 0x007f) != 0);
 }
 
-TEST_CASE("bf16: bf16 -> fp32 is exact; tensor conversions round-trip") {
+TEST_CASE("bf16: bf16 -> fp32 is exact, tensor conversions round-trip") {
   CHECK(bf16_to_float(bf16{0x3f80}) == 1.0f);
   CHECK(bf16_to_float(bf16{0xc0a0}) == -5.0f);
   CHECK(bf16_to_float(bf16{0x3f81}) == 1.0f + 1.0f / 128);  // 7 stored mantissa bits

@@ -67,7 +67,7 @@ TEST_CASE("rng: fills give the same numbers with 1 and 2 threads") {
   check_thread_independent([&](Tensor& t) { fill_truncated_normal(t, key, 0.1f, false); });
 }
 
-TEST_CASE("rng: element i depends only on (seed, stream, i); different keys differ") {
+TEST_CASE("rng: element i depends only on (seed, stream, i), different keys differ") {
   Tensor a = Tensor::empty({100}), b = Tensor::empty({1000}), c = Tensor::empty({100});
   fill_normal(a, {1, 2}, 0, 1);
   fill_normal(b, {1, 2}, 0, 1);
@@ -78,7 +78,7 @@ TEST_CASE("rng: element i depends only on (seed, stream, i); different keys diff
   CHECK(same == 0);
 }
 
-TEST_CASE("rng: uniform01 stays inside (0, 1); fill_uniform has the right moments") {
+TEST_CASE("rng: uniform01 stays inside (0, 1), fill_uniform has the right moments") {
   for (uint64_t i = 0; i < 1000; ++i) {
     const double u = uniform01({3, 4}, i);
     CHECK((u > 0 && u < 1));
@@ -111,7 +111,7 @@ TEST_CASE("rng: fill_normal has the target mean, std and tail mass") {
         5 * std::sqrt(0.0455 * 0.9545 / kSamples));
 }
 
-TEST_CASE("rng: truncated normal stays within 2 sigma; rescale sets the std") {
+TEST_CASE("rng: truncated normal stays within 2 sigma, rescale sets the std") {
   // Std of a standard normal cut to [-2, 2]: 0.879626 (1 - 4 phi(2) / 0.9545 = 0.773741).
   const double cut_std = 0.8796256610342398;
   const float std = 0.7f;
