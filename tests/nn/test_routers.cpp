@@ -17,7 +17,7 @@ SparseDims dims_for(const std::string& type) {
 }  // namespace
 
 TEST_CASE(
-    "routers: scores and indices match brute force; score gradients match finite differences") {
+    "routers: scores and indices match brute force, score gradients match finite differences") {
   const int64_t N = 6;
   for (const std::string type : {"product_dense", "product_key_value", "key_value", "dense"}) {
     CAPTURE(type);

@@ -103,7 +103,7 @@ TEST_CASE("train: a run killed mid-way and resumed logs bit-identical losses") {
 }
 
 TEST_CASE(
-    "train: resume refuses a run in another precision; a bf16 checkpoint evaluates alike in both") {
+    "train: resume refuses a run in another precision, a bf16 checkpoint evaluates alike in both") {
   if (!host_cpu().native_bf16()) {
     MESSAGE("no native bf16 on ", host_cpu().model_name, ": skipped");
     return;
